@@ -1,0 +1,244 @@
+//! The `dendrite` command.
+//!
+//! Invoked as `dendrite`, it offers subcommands (`eval`, ...). Invoked
+//! through a link named `nix-instantiate`, it accepts `nix-instantiate`'s
+//! flags so that upstream test scripts run against it unchanged.
+
+mod instantiate;
+mod report;
+mod show;
+
+use clap::{Parser, Subcommand};
+
+use instantiate::{AutoArg, InstantiateOpts};
+
+/// Check dendritic flake-parts + clan-core flakes in milliseconds, without Nix.
+#[derive(Parser, Debug)]
+#[command(name = "dendrite", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate a Nix file or expression and print the result, like
+    /// `nix-instantiate --eval`.
+    ///
+    /// Examples:
+    ///   dendrite eval -E '1 + 2'
+    ///   dendrite eval --strict --json ./default.nix -A packages
+    ///   dendrite eval file.nix --arg pkgs '{}' --argstr name foo
+    Eval(EvalArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// Files to evaluate (`-` reads standard input); with -E, expressions.
+    inputs: Vec<String>,
+    /// Treat the arguments as Nix expressions instead of file names.
+    #[arg(short = 'E', long = "expr")]
+    expr: bool,
+    /// Evaluate nested values too (like `nix-instantiate --strict`).
+    #[arg(long)]
+    strict: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print the result as XML.
+    #[arg(long)]
+    xml: bool,
+    /// Omit source positions from XML output.
+    #[arg(long)]
+    no_location: bool,
+    /// Select an attribute path from the result (repeatable).
+    #[arg(short = 'A', long = "attr", value_name = "ATTRPATH")]
+    attr: Vec<String>,
+    /// Pass NAME=EXPR to the top-level function.
+    #[arg(long = "arg", num_args = 2, value_names = ["NAME", "EXPR"], action = clap::ArgAction::Append)]
+    arg: Vec<String>,
+    /// Pass NAME="STRING" to the top-level function.
+    #[arg(long = "argstr", num_args = 2, value_names = ["NAME", "STRING"], action = clap::ArgAction::Append)]
+    argstr: Vec<String>,
+    /// Show the full evaluation trace on errors.
+    #[arg(long)]
+    show_trace: bool,
+    /// Only parse the input; fail if it does not parse.
+    #[arg(long)]
+    parse: bool,
+    /// Add a search path entry (`prefix=path` or `path`) for `<...>` lookups.
+    #[arg(short = 'I', long = "include", value_name = "PATH")]
+    include: Vec<String>,
+    /// Set a Nix option (e.g. `abort-on-warn true`).
+    #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
+    option: Vec<String>,
+    /// Fail if evaluation takes longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Make `builtins.warn` fatal.
+    #[arg(long)]
+    abort_on_warn: bool,
+    /// Print `builtins.traceVerbose` messages.
+    #[arg(long)]
+    trace_verbose: bool,
+    /// Restrict evaluation to pure operations.
+    #[arg(long)]
+    pure_eval: bool,
+}
+
+fn pairs(v: &[String]) -> Vec<(String, String)> {
+    v.chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| (c[0].clone(), c[1].clone()))
+        .collect()
+}
+
+impl From<EvalArgs> for InstantiateOpts {
+    fn from(a: EvalArgs) -> Self {
+        let mut auto_args: Vec<(String, AutoArg)> = pairs(&a.arg)
+            .into_iter()
+            .map(|(n, v)| (n, AutoArg::Expr(v)))
+            .collect();
+        auto_args.extend(
+            pairs(&a.argstr)
+                .into_iter()
+                .map(|(n, v)| (n, AutoArg::Str(v))),
+        );
+        InstantiateOpts {
+            inputs: a.inputs,
+            expr_mode: a.expr,
+            eval: true,
+            parse: a.parse,
+            strict: a.strict,
+            json: a.json,
+            xml: a.xml,
+            no_location: a.no_location,
+            attr_paths: a.attr,
+            auto_args,
+            show_trace: a.show_trace,
+            include: a.include,
+            options: pairs(&a.option),
+            timeout: a.timeout,
+            trace_verbose: a.trace_verbose,
+            abort_on_warn: a.abort_on_warn,
+            pure_eval: a.pure_eval,
+            features: Vec::new(),
+            nix_style_errors: false,
+        }
+    }
+}
+
+/// Parses `nix-instantiate`'s command line (its flags take several values,
+/// and unknown flags that do not matter for evaluation are accepted).
+fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
+    let mut o = InstantiateOpts {
+        nix_style_errors: true,
+        ..Default::default()
+    };
+    let mut i = 0;
+    let next = |i: &mut usize, flag: &str| -> Result<String, String> {
+        *i += 1;
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| format!("flag '{flag}' requires an argument"))
+    };
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "--eval" | "--eval-only" => o.eval = true,
+            "--parse" | "--parse-only" => o.parse = true,
+            "--strict" => o.strict = true,
+            "--json" => o.json = true,
+            "--xml" => o.xml = true,
+            "--no-location" => o.no_location = true,
+            "--show-trace" => o.show_trace = true,
+            "--trace-verbose" => o.trace_verbose = true,
+            "--abort-on-warn" => o.abort_on_warn = true,
+            "--pure-eval" => o.pure_eval = true,
+            "--impure" | "--read-write-mode" | "--readonly-mode" | "--add-root" | "--indirect"
+            | "--quiet" | "-v" | "--verbose" | "--no-build-output" | "-Q" | "--keep-going"
+            | "-k" | "--dry-run" => {}
+            "-E" | "--expr" => o.expr_mode = true,
+            "-A" | "--attr" => o.attr_paths.push(next(&mut i, a)?),
+            "-I" | "--include" => o.include.push(next(&mut i, a)?),
+            "--arg" => {
+                let n = next(&mut i, a)?;
+                let v = next(&mut i, a)?;
+                o.auto_args.push((n, AutoArg::Expr(v)));
+            }
+            "--argstr" => {
+                let n = next(&mut i, a)?;
+                let v = next(&mut i, a)?;
+                o.auto_args.push((n, AutoArg::Str(v)));
+            }
+            "--option" => {
+                let n = next(&mut i, a)?;
+                let v = next(&mut i, a)?;
+                o.options.push((n, v));
+            }
+            "--timeout" => {
+                let v = next(&mut i, a)?;
+                o.timeout = Some(v.parse().map_err(|_| format!("invalid timeout '{v}'"))?);
+            }
+            "--extra-experimental-features" | "--experimental-features" => {
+                let v = next(&mut i, a)?;
+                o.features.push(v);
+            }
+            "--max-jobs" | "-j" | "--cores" | "--store" | "--eval-store" | "-o" | "--out-link"
+            | "--arg-from-file" | "--arg-from-stdin" => {
+                let v = next(&mut i, a)?;
+                if a == "--store" {
+                    o.options.push(("store".into(), v));
+                }
+            }
+            "--version" => {
+                println!(
+                    "nix-instantiate (dendrite) {}",
+                    dendrite_eval::builtins::NIX_VERSION
+                );
+                std::process::exit(0);
+            }
+            "--help" => {
+                println!("nix-instantiate personality of dendrite; see `dendrite eval --help`");
+                std::process::exit(0);
+            }
+            _ if a.starts_with("--") && a.len() > 2 => {
+                // Boolean settings given as flags: --<setting> / --no-<setting>.
+                let name = a.trim_start_matches("--");
+                match name.strip_prefix("no-") {
+                    Some(n) => o.options.push((n.to_string(), "false".into())),
+                    None => o.options.push((name.to_string(), "true".into())),
+                }
+            }
+            _ => o.inputs.push(a.to_string()),
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    if invoked_as == "nix-instantiate" {
+        match parse_nix_instantiate(&argv[1..]) {
+            Ok(opts) => std::process::exit(instantiate::run(opts)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Eval(args) => instantiate::run(args.into()),
+    };
+    std::process::exit(code);
+}

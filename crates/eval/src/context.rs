@@ -1,0 +1,5 @@
+//! Builtins of the `context` family (to be implemented).
+
+use crate::value::PrimOp;
+
+pub(crate) const OPS: &[PrimOp] = &[];

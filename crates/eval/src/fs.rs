@@ -1,0 +1,159 @@
+//! File system builtins: `readFile`, `readDir`, `pathExists`, `readFileType`, `toPath`.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use dendrite_syntax::{Span, Symbol};
+
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::eval::{Coerce, Evaluator, io_message};
+use crate::store::file_type_name;
+use crate::value::*;
+
+pub(crate) const OPS: &[PrimOp] = &[
+    PrimOp {
+        name: "readFile",
+        arity: 1,
+        func: read_file,
+    },
+    PrimOp {
+        name: "readDir",
+        arity: 1,
+        func: read_dir,
+    },
+    PrimOp {
+        name: "pathExists",
+        arity: 1,
+        func: path_exists,
+    },
+    PrimOp {
+        name: "readFileType",
+        arity: 1,
+        func: read_file_type,
+    },
+    PrimOp {
+        name: "toPath",
+        arity: 1,
+        func: to_path,
+    },
+];
+
+/// Files Nix provides under `<nix/...>` (its "corepkgs"). dendrite has
+/// none on disk, so these lookups fail like a missing search path entry.
+pub fn corepkg(_name: &str) -> Option<&'static str> {
+    None
+}
+
+fn path_arg(
+    ev: &mut Evaluator,
+    v: &Value,
+    span: Span,
+    name: &str,
+) -> EvalResult<std::path::PathBuf> {
+    ev.coerce_to_path(v, span).map_err(|e| {
+        e.context(
+            format!("while evaluating the first argument passed to builtins.{name}"),
+            None,
+        )
+    })
+}
+
+fn read_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let path = path_arg(ev, &args[0], span, "readFile")?;
+    let data = std::fs::read(&path).map_err(|e| {
+        EvalError::at(
+            ErrorKind::Io,
+            format!("opening file '{}': {}", path.display(), io_message(&e)),
+            span,
+        )
+    })?;
+    if data.contains(&0) {
+        return Err(EvalError::at(
+            ErrorKind::Eval,
+            format!(
+                "the contents of the file '{}' cannot be represented as a Nix string",
+                path.display()
+            ),
+            span,
+        ));
+    }
+    Ok(Value::String(NixString::new(data)))
+}
+
+fn read_dir(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let path = path_arg(ev, &args[0], span, "readDir")?;
+    let rd = std::fs::read_dir(&path).map_err(|e| {
+        EvalError::at(
+            ErrorKind::Io,
+            format!("reading directory '{}': {}", path.display(), io_message(&e)),
+            span,
+        )
+    })?;
+    let mut entries = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let kind = file_type_name(&e.path());
+        entries.push(Attr::new(
+            Symbol::from_bytes(name.as_encoded_bytes()),
+            Value::string(kind),
+        ));
+    }
+    Ok(Value::attrs(entries))
+}
+
+fn path_exists(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let v = ev.force(&args[0])?;
+    let s = match &v {
+        Value::Path(p) => p.to_string(),
+        _ => {
+            let s = ev.coerce_to_string(&v, Coerce::PLAIN, span).map_err(|e| {
+                e.context(
+                    "while evaluating the first argument passed to builtins.pathExists",
+                    None,
+                )
+            })?;
+            let s = s.to_str_lossy().into_owned();
+            if !s.starts_with('/') {
+                return Err(EvalError::at(
+                    ErrorKind::Eval,
+                    format!("string '{s}' doesn't represent an absolute path"),
+                    span,
+                ));
+            }
+            s
+        }
+    };
+    // A trailing slash requires a directory, as with stat(2).
+    let must_be_dir = s.ends_with('/') && s.len() > 1;
+    let p = Path::new(&s);
+    let exists = if must_be_dir {
+        p.is_dir()
+    } else {
+        std::fs::symlink_metadata(p).is_ok()
+    };
+    Ok(Value::Bool(exists))
+}
+
+fn read_file_type(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let path = path_arg(ev, &args[0], span, "readFileType")?;
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(EvalError::at(
+            ErrorKind::Io,
+            format!(
+                "getting status of '{}': No such file or directory",
+                path.display()
+            ),
+            span,
+        ));
+    }
+    Ok(Value::string(file_type_name(&path)))
+}
+
+fn to_path(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let p = path_arg(ev, &args[0], span, "toPath")?;
+    let canon = dendrite_syntax::lower::canon_path(&p.to_string_lossy());
+    Ok(Value::String(NixString::from(canon)))
+}
+
+#[allow(dead_code)]
+fn unused(_: Rc<()>) {}

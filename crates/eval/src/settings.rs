@@ -1,0 +1,108 @@
+//! Evaluation settings: what `nix-instantiate` takes from flags, options
+//! and the environment.
+
+/// One entry of the search path (`-I prefix=path`, `NIX_PATH`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchPathEntry {
+    /// The prefix (`nixpkgs` in `nixpkgs=/path`), empty for a plain path.
+    pub prefix: String,
+    /// The path (or URL, which dendrite cannot fetch).
+    pub path: String,
+}
+
+impl SearchPathEntry {
+    /// Parses `prefix=path` or `path`.
+    pub fn parse(s: &str) -> SearchPathEntry {
+        match s.split_once('=') {
+            Some((p, path)) => SearchPathEntry {
+                prefix: p.to_string(),
+                path: path.to_string(),
+            },
+            None => SearchPathEntry {
+                prefix: String::new(),
+                path: s.to_string(),
+            },
+        }
+    }
+}
+
+/// How the evaluator behaves.
+#[derive(Clone, Debug)]
+pub struct EvalSettings {
+    /// `-I` entries first, then `NIX_PATH`.
+    pub search_path: Vec<SearchPathEntry>,
+    /// The store directory (`NIX_STORE_DIR`, default `/nix/store`).
+    pub store_dir: String,
+    /// `builtins.currentSystem`.
+    pub current_system: String,
+    /// Pure evaluation mode (no `getEnv`, `currentTime`, absolute imports ...).
+    pub pure_eval: bool,
+    /// Print full traces.
+    pub show_trace: bool,
+    /// Make `builtins.warn` fatal.
+    pub abort_on_warn: bool,
+    /// Print `traceVerbose` messages.
+    pub trace_verbose: bool,
+    /// Unquoted URLs are errors (`no-url-literals`).
+    pub no_url_literals: bool,
+    /// `$HOME`, for `~/` paths.
+    pub home: Option<String>,
+    /// `builtins.currentTime`.
+    pub current_time: i64,
+    /// Write traces and warnings to stderr (off when embedded in the checker).
+    pub print_traces: bool,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        EvalSettings {
+            search_path: Vec::new(),
+            store_dir: "/nix/store".to_string(),
+            current_system: default_system(),
+            pure_eval: false,
+            show_trace: false,
+            abort_on_warn: false,
+            trace_verbose: false,
+            no_url_literals: false,
+            home: std::env::var("HOME").ok(),
+            current_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            print_traces: true,
+        }
+    }
+}
+
+impl EvalSettings {
+    /// Settings from the process environment (`NIX_PATH`, `NIX_STORE_DIR`,
+    /// `NIX_ABORT_ON_WARN`), as `nix-instantiate` reads them.
+    pub fn from_env() -> Self {
+        let mut s = EvalSettings::default();
+        if let Ok(p) = std::env::var("NIX_PATH") {
+            s.search_path = p
+                .split(':')
+                .filter(|e| !e.is_empty())
+                .map(SearchPathEntry::parse)
+                .collect();
+        }
+        if let Ok(d) = std::env::var("NIX_STORE_DIR")
+            && !d.is_empty()
+        {
+            s.store_dir = d;
+        }
+        if std::env::var("NIX_ABORT_ON_WARN").is_ok_and(|v| v == "1" || v == "true") {
+            s.abort_on_warn = true;
+        }
+        s
+    }
+}
+
+fn default_system() -> String {
+    let arch = std::env::consts::ARCH;
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    format!("{arch}-{os}")
+}

@@ -1,0 +1,476 @@
+//! Runtime values.
+//!
+//! Values are cheap to clone (one word of payload behind an `Rc` at most).
+//! Laziness lives in [`Thunk`]: a shared cell that is overwritten with its
+//! result the first time it is forced, and black-holed while it is being
+//! evaluated so that a cycle is reported instead of looping.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use dendrite_syntax::ir::{ExprRef, LambdaExpr};
+use dendrite_syntax::{Span, Symbol};
+
+use crate::error::EvalResult;
+use crate::eval::Evaluator;
+
+/// A Nix value, possibly not yet evaluated ([`Value::Thunk`]).
+#[derive(Clone)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A double.
+    Float(f64),
+    /// A string with its context.
+    String(NixString),
+    /// An absolute, canonical path.
+    Path(Rc<str>),
+    /// An attribute set.
+    Attrs(Rc<Attrs>),
+    /// A list.
+    List(List),
+    /// A closure.
+    Lambda(Rc<Closure>),
+    /// A builtin.
+    PrimOp(&'static PrimOp),
+    /// A partially applied builtin.
+    PrimOpApp(Rc<PrimOpApp>),
+    /// A function implemented in Rust that captures state.
+    Native(Rc<NativeFn>),
+    /// A delayed computation.
+    Thunk(Thunk),
+}
+
+/// A list value.
+pub type List = Rc<Vec<Value>>;
+
+/// The type names Nix reports (`builtins.typeOf` and error messages).
+impl Value {
+    /// `builtins.typeOf` of a forced value.
+    pub fn type_of(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Path(_) => "path",
+            Value::Attrs(_) => "set",
+            Value::List(_) => "list",
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_) => {
+                "lambda"
+            }
+            Value::Thunk(_) => "thunk",
+        }
+    }
+
+    /// The article-prefixed description used in "expected a set but found ..." messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::Attrs(_) => "a set",
+            Value::List(_) => "a list",
+            Value::Lambda(_) | Value::Native(_) => "a function",
+            Value::PrimOp(_) => "a built-in function",
+            Value::PrimOpApp(_) => "a partially applied built-in function",
+            Value::Thunk(_) => "a thunk",
+        }
+    }
+
+    /// Whether this is any kind of function.
+    pub fn is_function(&self) -> bool {
+        matches!(
+            self,
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_)
+        )
+    }
+
+    /// A string value without context.
+    pub fn string(s: impl Into<Vec<u8>>) -> Value {
+        Value::String(NixString::new(s.into()))
+    }
+
+    /// An attribute set from unsorted entries (later duplicates win).
+    pub fn attrs(entries: Vec<Attr>) -> Value {
+        Value::Attrs(Rc::new(Attrs::from_unsorted(entries)))
+    }
+
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+
+    /// Identity of the heap object behind this value, if any (for
+    /// `«repeated»` detection and the value-identity shortcut of `==`).
+    pub fn identity(&self) -> Option<usize> {
+        match self {
+            Value::Thunk(t) => Some(Rc::as_ptr(&t.0) as *const u8 as usize),
+            Value::Attrs(a) => Some(Rc::as_ptr(a) as *const u8 as usize),
+            Value::List(l) => Some(Rc::as_ptr(l) as *const u8 as usize),
+            Value::Lambda(l) => Some(Rc::as_ptr(l) as *const u8 as usize),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => write!(f, "null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => write!(f, "{:?}", s.to_str_lossy()),
+            Value::Path(p) => write!(f, "{p}"),
+            Value::Attrs(a) => write!(f, "{{ {} attrs }}", a.len()),
+            Value::List(l) => write!(f, "[ {} items ]", l.len()),
+            Value::Lambda(_) => write!(f, "<LAMBDA>"),
+            Value::PrimOp(p) => write!(f, "<PRIMOP {}>", p.name),
+            Value::PrimOpApp(_) => write!(f, "<PRIMOP-APP>"),
+            Value::Native(n) => write!(f, "<NATIVE {}>", n.name),
+            Value::Thunk(_) => write!(f, "<THUNK>"),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ strings
+
+/// One element of a string's context, in Nix's encoded form: a plain store
+/// path, `=<drv>` (the derivation and all its outputs), or `!<out>!<drv>`.
+pub type ContextElem = Rc<str>;
+
+/// A string's context: the store paths it refers to.
+pub type Context = BTreeSet<ContextElem>;
+
+/// A Nix string: bytes plus context.
+#[derive(Clone)]
+pub struct NixString(Rc<StrInner>);
+
+struct StrInner {
+    bytes: Box<[u8]>,
+    context: Option<Box<Context>>,
+}
+
+impl NixString {
+    /// A string without context.
+    pub fn new(bytes: Vec<u8>) -> NixString {
+        NixString(Rc::new(StrInner {
+            bytes: bytes.into_boxed_slice(),
+            context: None,
+        }))
+    }
+
+    /// A string with context (an empty context is dropped).
+    pub fn with_context(bytes: Vec<u8>, context: Context) -> NixString {
+        let context = if context.is_empty() {
+            None
+        } else {
+            Some(Box::new(context))
+        };
+        NixString(Rc::new(StrInner {
+            bytes: bytes.into_boxed_slice(),
+            context,
+        }))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0.bytes
+    }
+
+    /// The text, replacing invalid UTF-8.
+    pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0.bytes)
+    }
+
+    /// The context, if any.
+    pub fn context(&self) -> Option<&Context> {
+        self.0.context.as_deref()
+    }
+
+    /// Whether the string carries context.
+    pub fn has_context(&self) -> bool {
+        self.0.context.is_some()
+    }
+}
+
+impl From<&str> for NixString {
+    fn from(s: &str) -> Self {
+        NixString::new(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for NixString {
+    fn from(s: String) -> Self {
+        NixString::new(s.into_bytes())
+    }
+}
+
+// ------------------------------------------------------------ attribute sets
+
+/// One attribute.
+#[derive(Clone)]
+pub struct Attr {
+    /// Its name.
+    pub name: Symbol,
+    /// Its value.
+    pub value: Value,
+    /// Where it was defined, if known.
+    pub pos: Option<Span>,
+}
+
+impl Attr {
+    /// An attribute without a known position.
+    pub fn new(name: Symbol, value: Value) -> Attr {
+        Attr {
+            name,
+            value,
+            pos: None,
+        }
+    }
+}
+
+/// An attribute set: entries sorted by name bytes, names unique.
+#[derive(Clone, Default)]
+pub struct Attrs {
+    entries: Vec<Attr>,
+}
+
+impl Attrs {
+    /// The empty set.
+    pub fn empty() -> Attrs {
+        Attrs {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Builds from entries already sorted by name with no duplicates.
+    pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
+        debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
+        Attrs { entries }
+    }
+
+    /// Builds from arbitrary entries; for duplicate names the last one wins.
+    pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
+        entries.reverse();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|later, earlier| later.name == earlier.name);
+        Attrs { entries }
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Looks up an attribute.
+    pub fn get_attr(&self, name: Symbol) -> Option<&Attr> {
+        if self.entries.len() <= 8 {
+            return self.entries.iter().find(|a| a.name == name);
+        }
+        self.entries
+            .binary_search_by(|a| a.name.cmp(&name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Looks up a value.
+    pub fn get(&self, name: Symbol) -> Option<&Value> {
+        self.get_attr(name).map(|a| &a.value)
+    }
+
+    /// Looks up a value by name.
+    pub fn get_str(&self, name: &str) -> Option<&Value> {
+        self.get(Symbol::new(name))
+    }
+
+    /// Entries in name order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Attr> {
+        self.entries.iter()
+    }
+
+    /// Entries in name order, owned.
+    pub fn into_entries(self) -> Vec<Attr> {
+        self.entries
+    }
+
+    /// `self // other`.
+    pub fn update(&self, other: &Attrs) -> Attrs {
+        if other.is_empty() {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
+        let mut out = Vec::with_capacity(self.len() + other.len());
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (&self.entries, &other.entries);
+        while i < a.len() && j < b.len() {
+            match a[i].name.cmp(&b[j].name) {
+                std::cmp::Ordering::Less => {
+                    out.push(a[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(b[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(b[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
+        Attrs { entries: out }
+    }
+}
+
+// ---------------------------------------------------------------- functions
+
+/// A lambda closed over its environment.
+pub struct Closure {
+    /// The function literal.
+    pub lambda: Arc<LambdaExpr>,
+    /// The environment it was created in.
+    pub env: Env,
+}
+
+/// A builtin's implementation: receives exactly `arity` arguments, unforced.
+pub type PrimFn = fn(&mut Evaluator, &[Value], Span) -> EvalResult<Value>;
+
+/// A builtin function.
+pub struct PrimOp {
+    /// Its name in `builtins`.
+    pub name: &'static str,
+    /// How many arguments it takes.
+    pub arity: usize,
+    /// The implementation.
+    pub func: PrimFn,
+}
+
+/// A builtin applied to fewer arguments than it takes.
+pub struct PrimOpApp {
+    /// The builtin.
+    pub op: &'static PrimOp,
+    /// Arguments so far.
+    pub args: Vec<Value>,
+}
+
+/// The signature of a Rust closure callable from Nix.
+pub type NativeImpl = dyn Fn(&mut Evaluator, Value, Span) -> EvalResult<Value>;
+
+/// A one-argument function implemented in Rust, with captured state.
+pub struct NativeFn {
+    /// A name for messages.
+    pub name: String,
+    /// The implementation.
+    pub func: Box<NativeImpl>,
+}
+
+// ------------------------------------------------------------- environments
+
+/// A runtime environment frame.
+pub type Env = Rc<EnvData>;
+
+/// One frame: slots in the order lowering assigned them.
+pub struct EnvData {
+    /// The enclosing frame.
+    pub parent: Option<Env>,
+    /// The slots (for a `with` frame: one slot holding the namespace).
+    pub slots: Box<[Value]>,
+    /// Whether this is a `with` frame.
+    pub is_with: bool,
+}
+
+impl EnvData {
+    /// A frame with the given slots.
+    pub fn new(parent: Option<Env>, slots: Vec<Value>) -> Env {
+        Rc::new(EnvData {
+            parent,
+            slots: slots.into_boxed_slice(),
+            is_with: false,
+        })
+    }
+}
+
+// ------------------------------------------------------------------- thunks
+
+/// What a thunk holds.
+pub enum ThunkState {
+    /// Not yet set up (a frame slot whose expression is filled in after the
+    /// frame exists).
+    Blank,
+    /// An expression to evaluate in an environment.
+    Pending(ExprRef, Env),
+    /// `f x`, applied lazily.
+    Apply(Value, Value, Span),
+    /// Attribute `name` of a value (for `inherit (e) name`).
+    Select(Value, Symbol, Span),
+    /// A Rust computation.
+    Native(Rc<dyn Fn(&mut Evaluator) -> EvalResult<Value>>),
+    /// Being evaluated.
+    Blackhole,
+    /// Evaluated.
+    Done(Value),
+}
+
+/// A shared, memoising delayed value.
+#[derive(Clone)]
+pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+
+impl Thunk {
+    /// A new thunk in the given state.
+    pub fn new(state: ThunkState) -> Thunk {
+        Thunk(Rc::new(RefCell::new(state)))
+    }
+
+    /// Replaces the state.
+    pub fn set(&self, state: ThunkState) {
+        *self.0.borrow_mut() = state;
+    }
+
+    /// The value, if already evaluated.
+    pub fn value(&self) -> Option<Value> {
+        match &*self.0.borrow() {
+            ThunkState::Done(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether it is being evaluated right now.
+    pub fn is_blackhole(&self) -> bool {
+        matches!(&*self.0.borrow(), ThunkState::Blackhole)
+    }
+}
+
+impl Value {
+    /// A lazy application `f x`.
+    pub fn lazy_apply(f: Value, x: Value, span: Span) -> Value {
+        Value::Thunk(Thunk::new(ThunkState::Apply(f, x, span)))
+    }
+
+    /// A lazy Rust computation.
+    pub fn lazy(f: impl Fn(&mut Evaluator) -> EvalResult<Value> + 'static) -> Value {
+        Value::Thunk(Thunk::new(ThunkState::Native(Rc::new(f))))
+    }
+}

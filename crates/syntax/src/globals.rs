@@ -1,0 +1,148 @@
+//! The names of Nix's base environment, in slot order.
+//!
+//! Nix registers every builtin either under its plain name (`map`,
+//! `import`, `toString`), which makes it a global variable, or with a `__`
+//! prefix (`__add`), which makes it reachable only as `__add` and
+//! `builtins.add`. Lowering resolves free variables against this list; the
+//! evaluator builds its base environment in exactly this order.
+
+/// Base environment names in slot order.
+pub const GLOBALS: &[&str] = &[
+    "builtins",
+    "true",
+    "false",
+    "null",
+    "abort",
+    "__add",
+    "__addDrvOutputDependencies",
+    "__addErrorContext",
+    "__all",
+    "__any",
+    "__appendContext",
+    "__attrNames",
+    "__attrValues",
+    "baseNameOf",
+    "__bitAnd",
+    "__bitOr",
+    "__bitXor",
+    "break",
+    "__catAttrs",
+    "__ceil",
+    "__compareVersions",
+    "__concatLists",
+    "__concatMap",
+    "__concatStringsSep",
+    "__convertHash",
+    "__currentSystem",
+    "__currentTime",
+    "__deepSeq",
+    "derivation",
+    "derivationStrict",
+    "dirOf",
+    "__div",
+    "__elem",
+    "__elemAt",
+    "fetchGit",
+    "fetchMercurial",
+    "fetchTarball",
+    "fetchTree",
+    "__fetchurl",
+    "__filter",
+    "__filterSource",
+    "__findFile",
+    "__flakeRefToString",
+    "__floor",
+    "__foldl'",
+    "__fromJSON",
+    "fromTOML",
+    "__functionArgs",
+    "__genList",
+    "__genericClosure",
+    "__getAttr",
+    "__getContext",
+    "__getEnv",
+    "__getFlake",
+    "__groupBy",
+    "__hasAttr",
+    "__hasContext",
+    "__hashFile",
+    "__hashString",
+    "__head",
+    "import",
+    "__intersectAttrs",
+    "__isAttrs",
+    "__isBool",
+    "__isFloat",
+    "__isFunction",
+    "__isInt",
+    "__isList",
+    "isNull",
+    "__isPath",
+    "__isString",
+    "__langVersion",
+    "__length",
+    "__lessThan",
+    "__listToAttrs",
+    "map",
+    "__mapAttrs",
+    "__match",
+    "__mul",
+    "__nixPath",
+    "__nixVersion",
+    "__outputOf",
+    "__parseDrvName",
+    "__parseFlakeRef",
+    "__partition",
+    "__path",
+    "__pathExists",
+    "placeholder",
+    "__readDir",
+    "__readFile",
+    "__readFileType",
+    "removeAttrs",
+    "__replaceStrings",
+    "scopedImport",
+    "__seq",
+    "__sort",
+    "__split",
+    "__splitVersion",
+    "__storeDir",
+    "__storePath",
+    "__stringLength",
+    "__sub",
+    "__substring",
+    "__tail",
+    "throw",
+    "__toFile",
+    "__toJSON",
+    "__toPath",
+    "toString",
+    "__toXML",
+    "__trace",
+    "__traceVerbose",
+    "__tryEval",
+    "__typeOf",
+    "__unsafeDiscardOutputDependency",
+    "__unsafeDiscardStringContext",
+    "__unsafeGetAttrPos",
+    "__warn",
+    "__zipAttrsWith",
+];
+
+/// Slot of a global name, if it is one.
+pub fn global_index(name: &[u8]) -> Option<u32> {
+    use std::sync::LazyLock;
+    static INDEX: LazyLock<rustc_hash::FxHashMap<&'static [u8], u32>> = LazyLock::new(|| {
+        GLOBALS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_bytes(), i as u32))
+            .collect()
+    });
+    INDEX.get(name).copied()
+}
+
+/// The name a global has inside `builtins` (`__add` is `builtins.add`).
+pub fn builtins_name(global: &str) -> &str {
+    global.strip_prefix("__").unwrap_or(global)
+}

@@ -1,0 +1,106 @@
+//! Interned attribute and variable names.
+//!
+//! Symbols are interned once per process and never freed, like Nix's symbol
+//! table: equality is a pointer comparison, ordering is byte-wise on the
+//! name, which is the order Nix uses for attribute sets.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{LazyLock, RwLock};
+
+use rustc_hash::FxHashMap;
+
+/// An interned name (attribute name or identifier); one pointer wide.
+#[derive(Clone, Copy)]
+pub struct Symbol(&'static Box<[u8]>);
+
+static INTERNER: LazyLock<RwLock<FxHashMap<&'static [u8], Symbol>>> =
+    LazyLock::new(|| RwLock::new(FxHashMap::default()));
+
+impl Symbol {
+    /// Interns `name` and returns its symbol.
+    pub fn new(name: &str) -> Symbol {
+        Symbol::from_bytes(name.as_bytes())
+    }
+
+    /// Interns raw bytes (Nix attribute names may be any byte string).
+    pub fn from_bytes(name: &[u8]) -> Symbol {
+        if let Some(s) = INTERNER.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return *s;
+        }
+        let mut map = INTERNER.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = map.get(name) {
+            return *s;
+        }
+        let boxed: &'static Box<[u8]> = Box::leak(Box::new(name.to_vec().into_boxed_slice()));
+        let sym = Symbol(boxed);
+        map.insert(&boxed[..], sym);
+        sym
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(self) -> &'static [u8] {
+        &self.0[..]
+    }
+
+    /// The name as text (lossy for names that are not UTF-8).
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
+        String::from_utf8_lossy(&self.0[..])
+    }
+}
+
+impl PartialEq for Symbol {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for Symbol {}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Symbol {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if self == other {
+            Ordering::Equal
+        } else {
+            self.0[..].cmp(&other.0[..])
+        }
+    }
+}
+
+impl Hash for Symbol {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0 as *const Box<[u8]> as usize).hash(state)
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_identity_and_order_is_bytewise() {
+        let a = Symbol::new("abc");
+        let b = Symbol::from_bytes(b"abc");
+        assert_eq!(a, b);
+        assert!(Symbol::new("Z") < Symbol::new("a"));
+        assert!(Symbol::new("a") < Symbol::new("ab"));
+        assert_ne!(Symbol::new("a"), Symbol::new("b"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Project automation.
+//!
+//! `cargo xtask lang-suite` runs the Nix language test suite against
+//! dendrite the way upstream's `lang.sh` runs it against Nix;
+//! `cargo xtask corpus-smoke` parses and evaluates every `.nix` file of the
+//! shared corpus looking for panics, crashes and hangs; `cargo xtask test`
+//! is what CI runs.
+
+mod corpus;
+mod lang;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test           build, run the unit tests and every conformance runner (what CI runs)
+  lang-suite     run ../shared/corpus/nix-lang like upstream lang.sh; compare with the baseline
+  corpus-smoke   parse and evaluate every .nix file in ../shared/corpus; fail on panic/crash/hang
+  modules-sh     run nixpkgs lib/tests/modules.sh with dendrite as nix-instantiate
+
+options:
+  --update-baseline   record the measured counts as the new baseline (lang-suite, modules-sh)
+  --verbose           print every test's outcome";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let verbose = args.iter().any(|a| a == "--verbose");
+    let update = args.iter().any(|a| a == "--update-baseline");
+    let result = match args.first().map(String::as_str) {
+        Some("lang-suite") => lang::run(verbose, update),
+        Some("corpus-smoke") => corpus::run(verbose),
+        Some("modules-sh") => Err("modules-sh is not available yet".to_string()),
+        Some("test") => test_all(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test_all() -> Result<(), String> {
+    util::run_cargo(&["test", "--workspace", "--release", "--quiet"])?;
+    lang::run(false, false)?;
+    corpus::run(false)?;
+    Ok(())
+}
