@@ -70,12 +70,12 @@ fn describe(o: &Outcome) -> String {
     }
 }
 
-fn run_suite(verbose: bool) -> Result<Results, String> {
+fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
     let corpus = util::corpus()?;
     let lang_src = corpus.join("nix-lang");
     let bin = util::dendrite_binary()?;
     let bin_dir = util::nix_instantiate_dir(&bin)?;
-    let work = util::root().join("target/lang-suite");
+    let work = util::target_dir().join("lang-suite");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     #[cfg(unix)]
@@ -115,6 +115,9 @@ fn run_suite(verbose: bool) -> Result<Results, String> {
         let mut passed = 0;
         let mut total = 0;
         for name in names {
+            if only.is_some_and(|o| !name.contains(o)) {
+                continue;
+            }
             let nix = lang.join(format!("{name}.nix"));
             let (ok, why) = match cat {
                 "parse-fail" | "parse-okay" => {
@@ -225,8 +228,14 @@ fn run_suite(verbose: bool) -> Result<Results, String> {
 }
 
 /// Runs the suite, prints the counts, and checks them against the baseline.
-pub fn run(verbose: bool, update: bool) -> Result<(), String> {
-    let res = run_suite(verbose)?;
+pub fn run(verbose: bool, update: bool, only: Option<&str>) -> Result<(), String> {
+    let res = run_suite(verbose || only.is_some(), only)?;
+    if only.is_some() {
+        for (cat, (p, t)) in &res.counts {
+            println!("  {cat:<11} {p:>4} / {t:<4}");
+        }
+        return Ok(());
+    }
     println!("Nix language test suite (../shared/corpus/nix-lang):");
     for (cat, (p, t)) in &res.counts {
         println!("  {cat:<11} {p:>4} / {t:<4}");

@@ -22,14 +22,16 @@ commands:
 
 options:
   --update-baseline   record the measured counts as the new baseline (lang-suite, modules-sh)
-  --verbose           print every test's outcome";
+  --verbose           print every test's outcome
+  --only SUBSTRING    run only the language tests whose name contains SUBSTRING";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "--verbose");
     let update = args.iter().any(|a| a == "--update-baseline");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
     let result = match args.first().map(String::as_str) {
-        Some("lang-suite") => lang::run(verbose, update),
+        Some("lang-suite") => lang::run(verbose, update, only),
         Some("corpus-smoke") => corpus::run(verbose),
         Some("modules-sh") => Err("modules-sh is not available yet".to_string()),
         Some("test") => test_all(),
@@ -49,7 +51,7 @@ fn main() -> ExitCode {
 
 fn test_all() -> Result<(), String> {
     util::run_cargo(&["test", "--workspace", "--release", "--quiet"])?;
-    lang::run(false, false)?;
+    lang::run(false, false, None)?;
     corpus::run(false)?;
     Ok(())
 }

@@ -43,16 +43,27 @@ pub fn run_cargo(args: &[&str]) -> Result<(), String> {
 /// Builds the release binary and returns its path.
 pub fn dendrite_binary() -> Result<PathBuf, String> {
     run_cargo(&["build", "--release", "--quiet", "-p", "dendrite-cli"])?;
-    let bin = root().join("target/release/dendrite");
+    let bin = target_dir().join("release/dendrite");
     if !bin.exists() {
         return Err(format!("{} was not built", bin.display()));
     }
     Ok(bin)
 }
 
+/// Cargo's target directory (`$CARGO_TARGET_DIR` or `target/`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() { d } else { root().join(d) }
+        }
+        None => root().join("target"),
+    }
+}
+
 /// A directory holding a `nix-instantiate` link to `bin`.
 pub fn nix_instantiate_dir(bin: &Path) -> Result<PathBuf, String> {
-    let dir = root().join("target/xtask-bin");
+    let dir = target_dir().join("xtask-bin");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let link = dir.join("nix-instantiate");
     let _ = std::fs::remove_file(&link);
