@@ -40,11 +40,7 @@ pub fn run(verbose: bool) -> Result<(), String> {
     let mut eval_errors = 0;
     for f in &files {
         let strict = f.components().any(|c| c.as_os_str() == "nix-lang");
-        let mut runs: Vec<Vec<String>> = vec![vec![
-            "eval".into(),
-            "--parse".into(),
-            f.display().to_string(),
-        ]];
+        let mut runs: Vec<Vec<String>> = vec![vec!["eval".into(), "--parse".into(), f.display().to_string()]];
         let mut ev = vec!["eval".into(), f.display().to_string()];
         if strict {
             ev.insert(1, "--strict".into());
@@ -52,8 +48,7 @@ pub fn run(verbose: bool) -> Result<(), String> {
         runs.push(ev);
         for (i, args) in runs.iter().enumerate() {
             let mut cmd = Command::new(&bin);
-            cmd.args(args)
-                .current_dir(f.parent().unwrap_or(Path::new("/")));
+            cmd.args(args).current_dir(f.parent().unwrap_or(Path::new("/")));
             cmd.env("TEST_VAR", "foo").env("HOME", "/fake-home");
             let o = util::run_limited(cmd, None, limit);
             let bad = if o.timed_out {
@@ -62,10 +57,7 @@ pub fn run(verbose: bool) -> Result<(), String> {
                 Some(format!("crashed with signal {sig}"))
             } else if o.code == Some(101) {
                 let msg = String::from_utf8_lossy(&o.stderr);
-                Some(format!(
-                    "panicked: {}",
-                    msg.lines().find(|l| l.contains("panicked")).unwrap_or("")
-                ))
+                Some(format!("panicked: {}", msg.lines().find(|l| l.contains("panicked")).unwrap_or("")))
             } else if !matches!(o.code, Some(0) | Some(1)) {
                 Some(format!("unexpected exit code {:?}", o.code))
             } else {
@@ -100,9 +92,6 @@ pub fn run(verbose: bool) -> Result<(), String> {
         for p in &problems {
             println!("  {p}");
         }
-        Err(format!(
-            "{} files made dendrite panic, crash or hang",
-            problems.len()
-        ))
+        Err(format!("{} files made dendrite panic, crash or hang", problems.len()))
     }
 }

@@ -83,11 +83,7 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
     let lang = work.join("lang");
     let pwd = work.to_string_lossy().into_owned();
     let nix_instantiate = bin_dir.join("nix-instantiate");
-    let path_env = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path_env = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let limit = Duration::from_secs(10);
 
     let command = |args: &[String], extra_env: &[(&str, &str)]| {
@@ -105,11 +101,7 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
     };
     let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&pwd, "/pwd");
 
-    let mut res = Results {
-        counts: BTreeMap::new(),
-        failures: Vec::new(),
-        messages_matched: 0,
-    };
+    let mut res = Results { counts: BTreeMap::new(), failures: Vec::new(), messages_matched: 0 };
     for &cat in CATEGORIES {
         let names = test_names(&lang, &format!("{cat}-"));
         let mut passed = 0;
@@ -122,11 +114,7 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
             let (ok, why) = match cat {
                 "parse-fail" | "parse-okay" => {
                     total += 1;
-                    let o = util::run_limited(
-                        command(&["--parse".into(), "-".into()], &[]),
-                        Some(&nix),
-                        limit,
-                    );
+                    let o = util::run_limited(command(&["--parse".into(), "-".into()], &[]), Some(&nix), limit);
                     let want = if cat == "parse-fail" { 1 } else { 0 };
                     if o.code == Some(want) && o.signal.is_none() {
                         (true, String::new())
@@ -136,17 +124,14 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
                 }
                 "eval-fail" => {
                     total += 1;
-                    let flags =
-                        read_flags(&lang.join(format!("{name}.flags"))).unwrap_or_else(|| {
-                            vec!["--eval".into(), "--strict".into(), "--show-trace".into()]
-                        });
+                    let flags = read_flags(&lang.join(format!("{name}.flags")))
+                        .unwrap_or_else(|| vec!["--eval".into(), "--strict".into(), "--show-trace".into()]);
                     let mut args = flags;
                     args.push(format!("lang/{name}.nix"));
                     let o = util::run_limited(command(&args, &[]), None, limit);
                     if o.code == Some(1) && o.signal.is_none() {
                         let expected =
-                            std::fs::read_to_string(lang.join(format!("{name}.err.exp")))
-                                .unwrap_or_default();
+                            std::fs::read_to_string(lang.join(format!("{name}.err.exp"))).unwrap_or_default();
                         if clean(&o.stderr).trim_end() == expected.trim_end() {
                             res.messages_matched += 1;
                         }
@@ -177,20 +162,12 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
                             xml,
                         )
                     } else {
-                        let mut a =
-                            read_flags(&lang.join(format!("{name}.flags"))).unwrap_or_default();
-                        a.extend([
-                            "--eval".into(),
-                            "--strict".into(),
-                            format!("lang/{name}.nix"),
-                        ]);
+                        let mut a = read_flags(&lang.join(format!("{name}.flags"))).unwrap_or_default();
+                        a.extend(["--eval".into(), "--strict".into(), format!("lang/{name}.nix")]);
                         (a, exp)
                     };
                     let o = util::run_limited(
-                        command(
-                            &args,
-                            &[("NIX_PATH", "lang/dir3:lang/dir4"), ("HOME", "/fake-home")],
-                        ),
+                        command(&args, &[("NIX_PATH", "lang/dir3:lang/dir4"), ("HOME", "/fake-home")]),
                         None,
                         limit,
                     );
@@ -214,11 +191,7 @@ fn run_suite(verbose: bool, only: Option<&str>) -> Result<Results, String> {
                 println!(
                     "{} {name}{}",
                     if ok { "PASS" } else { "FAIL" },
-                    if ok {
-                        String::new()
-                    } else {
-                        format!(" ({why})")
-                    }
+                    if ok { String::new() } else { format!(" ({why})") }
                 );
             }
         }
@@ -240,28 +213,13 @@ pub fn run(verbose: bool, update: bool, only: Option<&str>) -> Result<(), String
     for (cat, (p, t)) in &res.counts {
         println!("  {cat:<11} {p:>4} / {t:<4}");
     }
-    println!(
-        "  eval-fail tests whose message matches .err.exp exactly: {}",
-        res.messages_matched
-    );
+    println!("  eval-fail tests whose message matches .err.exp exactly: {}", res.messages_matched);
 
-    let known: BTreeMap<String, String> = util::read_pairs(&known_failures_path())
-        .into_iter()
-        .collect();
-    let unlisted: Vec<&(String, String)> = res
-        .failures
-        .iter()
-        .filter(|(n, _)| !known.contains_key(n))
-        .collect();
-    let fixed: Vec<&String> = known
-        .keys()
-        .filter(|k| !res.failures.iter().any(|(n, _)| n == *k))
-        .collect();
+    let known: BTreeMap<String, String> = util::read_pairs(&known_failures_path()).into_iter().collect();
+    let unlisted: Vec<&(String, String)> = res.failures.iter().filter(|(n, _)| !known.contains_key(n)).collect();
+    let fixed: Vec<&String> = known.keys().filter(|k| !res.failures.iter().any(|(n, _)| n == *k)).collect();
     if !unlisted.is_empty() {
-        println!(
-            "failures not listed in {}:",
-            known_failures_path().display()
-        );
+        println!("failures not listed in {}:", known_failures_path().display());
         for (n, why) in &unlisted {
             println!("  {n}: {why}");
         }
@@ -273,19 +231,14 @@ pub fn run(verbose: bool, update: bool, only: Option<&str>) -> Result<(), String
         }
     }
 
-    let baseline: BTreeMap<String, usize> = util::read_pairs(&baseline_path())
-        .into_iter()
-        .filter_map(|(k, v)| v.parse().ok().map(|v| (k, v)))
-        .collect();
+    let baseline: BTreeMap<String, usize> =
+        util::read_pairs(&baseline_path()).into_iter().filter_map(|(k, v)| v.parse().ok().map(|v| (k, v))).collect();
     if update {
-        let mut text = String::from(
-            "# Passing counts of `cargo xtask lang-suite`; CI fails if a count drops.\n",
-        );
+        let mut text = String::from("# Passing counts of `cargo xtask lang-suite`; CI fails if a count drops.\n");
         for (cat, (p, _)) in &res.counts {
             text.push_str(&format!("{cat} {p}\n"));
         }
-        std::fs::create_dir_all(baseline_path().parent().expect("has parent"))
-            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(baseline_path().parent().expect("has parent")).map_err(|e| e.to_string())?;
         std::fs::write(baseline_path(), text).map_err(|e| e.to_string())?;
         println!("baseline updated: {}", baseline_path().display());
         return Ok(());
@@ -299,10 +252,7 @@ pub fn run(verbose: bool, update: bool, only: Option<&str>) -> Result<(), String
         }
     }
     if !dropped.is_empty() {
-        return Err(format!(
-            "conformance dropped below the recorded baseline: {}",
-            dropped.join(", ")
-        ));
+        return Err(format!("conformance dropped below the recorded baseline: {}", dropped.join(", ")));
     }
     if !unlisted.is_empty() || !fixed.is_empty() {
         return Err("the known-failures list does not match the measured failures".to_string());

@@ -68,8 +68,7 @@ pub fn nix_instantiate_dir(bin: &Path) -> Result<PathBuf, String> {
     let link = dir.join("nix-instantiate");
     let _ = std::fs::remove_file(&link);
     #[cfg(unix)]
-    std::os::unix::fs::symlink(bin, &link)
-        .map_err(|e| format!("linking {}: {e}", link.display()))?;
+    std::os::unix::fs::symlink(bin, &link).map_err(|e| format!("linking {}: {e}", link.display()))?;
     Ok(dir)
 }
 
@@ -163,13 +162,7 @@ pub fn run_limited(mut cmd: Command, stdin_file: Option<&Path>, limit: Duration)
         }
         None => (None, None),
     };
-    Outcome {
-        code,
-        signal,
-        timed_out,
-        stdout,
-        stderr,
-    }
+    Outcome { code, signal, timed_out, stdout, stderr }
 }
 
 /// Reads `name value` lines (comments with `#`) into pairs.
@@ -180,9 +173,6 @@ pub fn read_pairs(path: &Path) -> Vec<(String, String)> {
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .filter_map(|l| {
-            l.split_once(char::is_whitespace)
-                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-        })
+        .filter_map(|l| l.split_once(char::is_whitespace).map(|(a, b)| (a.trim().to_string(), b.trim().to_string())))
         .collect()
 }

@@ -82,11 +82,7 @@ pub fn run(opts: InstantiateOpts) -> i32 {
 
 fn settings(opts: &InstantiateOpts) -> EvalSettings {
     let mut s = EvalSettings::from_env();
-    let mut include: Vec<SearchPathEntry> = opts
-        .include
-        .iter()
-        .map(|i| SearchPathEntry::parse(i))
-        .collect();
+    let mut include: Vec<SearchPathEntry> = opts.include.iter().map(|i| SearchPathEntry::parse(i)).collect();
     include.append(&mut s.search_path);
     s.search_path = include;
     s.show_trace = opts.show_trace;
@@ -94,30 +90,62 @@ fn settings(opts: &InstantiateOpts) -> EvalSettings {
     s.abort_on_warn |= opts.abort_on_warn;
     s.pure_eval = opts.pure_eval;
     for (name, value) in &opts.options {
-        let on = value == "true" || value == "1";
-        match name.as_str() {
-            "abort-on-warn" => s.abort_on_warn = on,
-            "pure-eval" => s.pure_eval = on,
-            "show-trace" => s.show_trace = on,
-            "trace-verbose" => s.trace_verbose = on,
-            "store" | "store-dir" => s.store_dir = value.clone(),
-            "extra-experimental-features" | "experimental-features" => {
-                if value.split_whitespace().any(|f| f == "no-url-literals") {
-                    s.no_url_literals = true;
-                }
-            }
-            _ => {}
-        }
+        apply_setting(&mut s, name, value);
     }
-    if opts
-        .features
-        .iter()
-        .any(|f| f.split_whitespace().any(|f| f == "no-url-literals"))
-    {
-        s.no_url_literals = true;
+    for f in &opts.features {
+        apply_setting(&mut s, "extra-experimental-features", f);
     }
     s
 }
+
+/// Applies one Nix setting (`--option NAME VALUE` or `--NAME VALUE`).
+pub fn apply_setting(s: &mut EvalSettings, name: &str, value: &str) {
+    let on = value == "true" || value == "1";
+    let lint = |v: &str| dendrite_eval::settings::LintLevel::parse(v);
+    match name {
+        "abort-on-warn" => s.abort_on_warn = on,
+        "pure-eval" => s.pure_eval = on,
+        "impure" => s.pure_eval = !on,
+        "show-trace" => s.show_trace = on,
+        "trace-verbose" => s.trace_verbose = on,
+        "store" | "store-dir" => s.store_dir = value.to_string(),
+        "max-call-depth" => {
+            if let Ok(n) = value.parse() {
+                s.max_call_depth = n;
+            }
+        }
+        "lint-url-literals" => s.lint_url_literals = lint(value).unwrap_or(s.lint_url_literals),
+        "lint-absolute-path-literals" => {
+            s.lint_absolute_path_literals = lint(value).unwrap_or(s.lint_absolute_path_literals)
+        }
+        "lint-short-path-literals" => s.lint_short_path_literals = lint(value).unwrap_or(s.lint_short_path_literals),
+        "extra-experimental-features" | "experimental-features" => {
+            for f in value.split_whitespace() {
+                if f == "no-url-literals" {
+                    s.lint_url_literals = dendrite_eval::settings::LintLevel::Fatal;
+                }
+                if !s.experimental_features.iter().any(|x| x == f) {
+                    s.experimental_features.push(f.to_string());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Settings that take a value when given as `--NAME VALUE`.
+pub const VALUED_SETTINGS: &[&str] = &[
+    "lint-url-literals",
+    "lint-absolute-path-literals",
+    "lint-short-path-literals",
+    "max-call-depth",
+    "store",
+    "eval-system",
+    "system",
+    "nix-path",
+    "allowed-uris",
+    "restrict-eval",
+];
 
 fn report(ev: &Evaluator, opts: &InstantiateOpts, e: &EvalError) {
     let show_trace = opts.show_trace || ev.settings.show_trace;
@@ -127,11 +155,7 @@ fn report(ev: &Evaluator, opts: &InstantiateOpts, e: &EvalError) {
     if !opts.nix_style_errors
         && let Some(span) = e.span()
     {
-        let _ = writeln!(
-            stderr,
-            "{}",
-            crate::report::miette_snippet(span, e.message())
-        );
+        let _ = writeln!(stderr, "{}", crate::report::miette_snippet(span, e.message()));
     }
 }
 
@@ -142,11 +166,7 @@ fn run_inner(opts: &InstantiateOpts) -> i32 {
 
     let mut inputs = opts.inputs.clone();
     if inputs.is_empty() {
-        inputs.push(if opts.expr_mode {
-            String::new()
-        } else {
-            "./default.nix".to_string()
-        });
+        inputs.push(if opts.expr_mode { String::new() } else { "./default.nix".to_string() });
     }
     if opts.expr_mode && opts.inputs.is_empty() {
         eprintln!("error: no expression given with -E");
@@ -155,36 +175,23 @@ fn run_inner(opts: &InstantiateOpts) -> i32 {
 
     for input in &inputs {
         let loaded = if opts.expr_mode {
-            Ok((
-                ev.db
-                    .virtual_file(Origin::String(cwd.clone()), Arc::from(input.as_str())),
-                None,
-            ))
+            Ok((ev.db.virtual_file(Origin::String(cwd.clone()), Arc::from(input.as_str())), None))
         } else if input == "-" {
-            let mut text = String::new();
-            let _ = std::io::stdin().read_to_string(&mut text);
-            Ok((
-                ev.db
-                    .virtual_file(Origin::Stdin(cwd.clone()), Arc::from(text.as_str())),
-                None,
-            ))
+            let mut bytes = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut bytes);
+            let text = dendrite_syntax::source::decode(&bytes);
+            Ok((ev.db.virtual_file(Origin::Stdin(cwd.clone()), Arc::from(text.as_str())), None))
         } else {
-            let mut path = if Path::new(input).is_absolute() {
-                PathBuf::from(input)
-            } else {
-                cwd.join(input)
-            };
+            let mut path = if Path::new(input).is_absolute() { PathBuf::from(input) } else { cwd.join(input) };
             path = PathBuf::from(dendrite_syntax::lower::canon_path(&path.to_string_lossy()));
             if path.is_dir() {
                 path.push("default.nix");
             }
             match ev.db.file(&path) {
                 Ok(f) => Ok((f, Some(path))),
-                Err(e) => Err(format!(
-                    "getting status of '{}': {}",
-                    path.display(),
-                    dendrite_eval::eval::io_message(&e)
-                )),
+                Err(e) => {
+                    Err(format!("getting status of '{}': {}", path.display(), dendrite_eval::eval::io_message(&e)))
+                }
             }
         };
         let (file, path) = match loaded {
@@ -231,12 +238,7 @@ fn auto_args(ev: &mut Evaluator, opts: &InstantiateOpts) -> Result<Rc<Attrs>, Ev
 }
 
 /// Nix's `autoCallFunction`: calls a function with formals using `--arg`s.
-fn auto_call(
-    ev: &mut Evaluator,
-    v: Value,
-    args: &Rc<Attrs>,
-    span: Span,
-) -> Result<Value, EvalError> {
+fn auto_call(ev: &mut Evaluator, v: Value, args: &Rc<Attrs>, span: Span) -> Result<Value, EvalError> {
     let v = ev.force(&v)?;
     match &v {
         Value::Attrs(a) if a.get(SYMS.functor).is_some() => {
@@ -245,9 +247,7 @@ fn auto_call(
             auto_call(ev, partial, args, span)
         }
         Value::Lambda(c) => match &c.lambda.param {
-            dendrite_syntax::ir::Param::Formals {
-                formals, ellipsis, ..
-            } => {
+            dendrite_syntax::ir::Param::Formals { formals, ellipsis, .. } => {
                 let mut entries = Vec::new();
                 if *ellipsis {
                     entries.extend(args.iter().cloned());
@@ -278,13 +278,7 @@ fn auto_call(
     }
 }
 
-fn select_path(
-    ev: &mut Evaluator,
-    mut v: Value,
-    path: &str,
-    args: &Rc<Attrs>,
-    span: Span,
-) -> Result<Value, EvalError> {
+fn select_path(ev: &mut Evaluator, mut v: Value, path: &str, args: &Rc<Attrs>, span: Span) -> Result<Value, EvalError> {
     let components = split_attr_path(path);
     for c in components {
         v = auto_call(ev, v, args, span)?;
@@ -345,11 +339,7 @@ fn split_attr_path(path: &str) -> Vec<String> {
 fn process_root(ev: &mut Evaluator, opts: &InstantiateOpts, root: Value) -> Result<(), EvalError> {
     let args = auto_args(ev, opts)?;
     let span = root_span();
-    let paths: Vec<String> = if opts.attr_paths.is_empty() {
-        vec![String::new()]
-    } else {
-        opts.attr_paths.clone()
-    };
+    let paths: Vec<String> = if opts.attr_paths.is_empty() { vec![String::new()] } else { opts.attr_paths.clone() };
     for p in paths {
         let v = select_path(ev, root.clone(), &p, &args, span)?;
         let v = auto_call(ev, v, &args, span)?;
@@ -363,32 +353,19 @@ fn process_root(ev: &mut Evaluator, opts: &InstantiateOpts, root: Value) -> Resu
 }
 
 fn root_span() -> Span {
-    let file =
-        dendrite_syntax::FileId::register(Origin::Builtin("«command line»".into()), Arc::from(""));
-    Span {
-        file,
-        start: 0,
-        end: 0,
-    }
+    let file = dendrite_syntax::FileId::register(Origin::Builtin("«command line»".into()), Arc::from(""));
+    Span { file, start: 0, end: 0 }
 }
 
 fn print_value(ev: &mut Evaluator, opts: &InstantiateOpts, v: &Value) -> Result<(), EvalError> {
     let out = if opts.json {
-        let v = if opts.strict {
-            ev.deep_force(v)?
-        } else {
-            ev.force(v)?
-        };
+        let v = if opts.strict { ev.deep_force(v)? } else { ev.force(v)? };
         let mut bytes = Vec::new();
         let mut ctx = Default::default();
         dendrite_eval::json::value_to_json(ev, &v, &mut bytes, &mut ctx, root_span())?;
         String::from_utf8_lossy(&bytes).into_owned()
     } else if opts.xml {
-        let v = if opts.strict {
-            ev.deep_force(v)?
-        } else {
-            ev.force(v)?
-        };
+        let v = if opts.strict { ev.deep_force(v)? } else { ev.force(v)? };
         dendrite_eval::xml::to_xml(ev, &v, !opts.no_location)?
     } else if opts.strict {
         dendrite_eval::print::print_strict(ev, v)?
@@ -413,27 +390,19 @@ fn instantiate(ev: &mut Evaluator, v: &Value) -> Result<(), EvalError> {
     Ok(())
 }
 
-fn collect_derivations(
-    ev: &mut Evaluator,
-    v: &Value,
-    out: &mut Vec<String>,
-    depth: usize,
-) -> Result<(), EvalError> {
+fn collect_derivations(ev: &mut Evaluator, v: &Value, out: &mut Vec<String>, depth: usize) -> Result<(), EvalError> {
     let v = ev.force(v)?;
     match &v {
         Value::Attrs(a) => {
             if ev.is_derivation(a)? {
-                let drv = a.get(SYMS.drv_path).cloned().ok_or_else(|| {
-                    EvalError::new(ErrorKind::MissingAttribute, "attribute 'drvPath' missing")
-                })?;
-                let s =
-                    ev.coerce_to_string(&drv, dendrite_eval::eval::Coerce::PLAIN, root_span())?;
+                let drv = a
+                    .get(SYMS.drv_path)
+                    .cloned()
+                    .ok_or_else(|| EvalError::new(ErrorKind::MissingAttribute, "attribute 'drvPath' missing"))?;
+                let s = ev.coerce_to_string(&drv, dendrite_eval::eval::Coerce::PLAIN, root_span())?;
                 let s = s.to_str_lossy().into_owned();
                 let store = ev.settings.store_dir.clone();
-                let base = s
-                    .strip_prefix(&format!("{store}/"))
-                    .unwrap_or(&s)
-                    .to_string();
+                let base = s.strip_prefix(&format!("{store}/")).unwrap_or(&s).to_string();
                 if !base.ends_with(".drv") {
                     return Err(EvalError::new(
                         ErrorKind::Eval,

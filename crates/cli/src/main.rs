@@ -87,23 +87,14 @@ struct EvalArgs {
 }
 
 fn pairs(v: &[String]) -> Vec<(String, String)> {
-    v.chunks(2)
-        .filter(|c| c.len() == 2)
-        .map(|c| (c[0].clone(), c[1].clone()))
-        .collect()
+    v.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].clone(), c[1].clone())).collect()
 }
 
 impl From<EvalArgs> for InstantiateOpts {
     fn from(a: EvalArgs) -> Self {
-        let mut auto_args: Vec<(String, AutoArg)> = pairs(&a.arg)
-            .into_iter()
-            .map(|(n, v)| (n, AutoArg::Expr(v)))
-            .collect();
-        auto_args.extend(
-            pairs(&a.argstr)
-                .into_iter()
-                .map(|(n, v)| (n, AutoArg::Str(v))),
-        );
+        let mut auto_args: Vec<(String, AutoArg)> =
+            pairs(&a.arg).into_iter().map(|(n, v)| (n, AutoArg::Expr(v))).collect();
+        auto_args.extend(pairs(&a.argstr).into_iter().map(|(n, v)| (n, AutoArg::Str(v))));
         InstantiateOpts {
             inputs: a.inputs,
             expr_mode: a.expr,
@@ -131,16 +122,11 @@ impl From<EvalArgs> for InstantiateOpts {
 /// Parses `nix-instantiate`'s command line (its flags take several values,
 /// and unknown flags that do not matter for evaluation are accepted).
 fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
-    let mut o = InstantiateOpts {
-        nix_style_errors: true,
-        ..Default::default()
-    };
+    let mut o = InstantiateOpts { nix_style_errors: true, ..Default::default() };
     let mut i = 0;
     let next = |i: &mut usize, flag: &str| -> Result<String, String> {
         *i += 1;
-        args.get(*i)
-            .cloned()
-            .ok_or_else(|| format!("flag '{flag}' requires an argument"))
+        args.get(*i).cloned().ok_or_else(|| format!("flag '{flag}' requires an argument"))
     };
     while i < args.len() {
         let a = args[i].as_str();
@@ -155,9 +141,8 @@ fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
             "--trace-verbose" => o.trace_verbose = true,
             "--abort-on-warn" => o.abort_on_warn = true,
             "--pure-eval" => o.pure_eval = true,
-            "--impure" | "--read-write-mode" | "--readonly-mode" | "--add-root" | "--indirect"
-            | "--quiet" | "-v" | "--verbose" | "--no-build-output" | "-Q" | "--keep-going"
-            | "-k" | "--dry-run" => {}
+            "--impure" | "--read-write-mode" | "--readonly-mode" | "--add-root" | "--indirect" | "--quiet" | "-v"
+            | "--verbose" | "--no-build-output" | "-Q" | "--keep-going" | "-k" | "--dry-run" => {}
             "-E" | "--expr" => o.expr_mode = true,
             "-A" | "--attr" => o.attr_paths.push(next(&mut i, a)?),
             "-I" | "--include" => o.include.push(next(&mut i, a)?),
@@ -184,23 +169,24 @@ fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
                 let v = next(&mut i, a)?;
                 o.features.push(v);
             }
-            "--max-jobs" | "-j" | "--cores" | "--store" | "--eval-store" | "-o" | "--out-link"
-            | "--arg-from-file" | "--arg-from-stdin" => {
+            "--max-jobs" | "-j" | "--cores" | "--store" | "--eval-store" | "-o" | "--out-link" | "--arg-from-file"
+            | "--arg-from-stdin" => {
                 let v = next(&mut i, a)?;
                 if a == "--store" {
                     o.options.push(("store".into(), v));
                 }
             }
             "--version" => {
-                println!(
-                    "nix-instantiate (dendrite) {}",
-                    dendrite_eval::builtins::NIX_VERSION
-                );
+                println!("nix-instantiate (dendrite) {}", dendrite_eval::builtins::NIX_VERSION);
                 std::process::exit(0);
             }
             "--help" => {
                 println!("nix-instantiate personality of dendrite; see `dendrite eval --help`");
                 std::process::exit(0);
+            }
+            _ if a.starts_with("--") && instantiate::VALUED_SETTINGS.contains(&a.trim_start_matches("--")) => {
+                let v = next(&mut i, a)?;
+                o.options.push((a.trim_start_matches("--").to_string(), v));
             }
             _ if a.starts_with("--") && a.len() > 2 => {
                 // Boolean settings given as flags: --<setting> / --no-<setting>.
@@ -221,11 +207,7 @@ fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
         .first()
-        .and_then(|a| {
-            std::path::Path::new(a)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-        })
+        .and_then(|a| std::path::Path::new(a).file_name().map(|f| f.to_string_lossy().into_owned()))
         .unwrap_or_default();
     if invoked_as == "nix-instantiate" {
         match parse_nix_instantiate(&argv[1..]) {

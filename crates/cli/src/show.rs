@@ -35,16 +35,10 @@ fn show(e: &Expr, out: &mut String) {
             out.push(')');
         }
         ExprKind::Var(v) => out.push_str(&match v {
-            Var::Local { name, .. } | Var::With { name, .. } | Var::Unbound(name) => {
-                name.to_string()
-            }
+            Var::Local { name, .. } | Var::With { name, .. } | Var::Unbound(name) => name.to_string(),
             Var::Global(g) => dendrite_syntax::GLOBALS[*g as usize].to_string(),
         }),
-        ExprKind::Select {
-            expr,
-            path,
-            default,
-        } => {
+        ExprKind::Select { expr, path, default } => {
             show(expr, out);
             for k in path.iter() {
                 out.push('.');
@@ -97,11 +91,7 @@ fn show(e: &Expr, out: &mut String) {
             out.push('(');
             match &l.param {
                 Param::Ident(n) => out.push_str(&n.to_string()),
-                Param::Formals {
-                    formals,
-                    ellipsis,
-                    at,
-                } => {
+                Param::Formals { formals, ellipsis, at } => {
                     out.push_str("{ ");
                     let mut fs: Vec<&Formal> = formals.iter().collect();
                     fs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -225,8 +215,6 @@ fn binding(b: &Binding, out: &mut String) {
             out.push_str("; ");
         }
         BindingValue::Inherit(_) => out.push_str(&format!("inherit {}; ", b.name)),
-        BindingValue::InheritFrom { source } => {
-            out.push_str(&format!("inherit (#{source}) {}; ", b.name))
-        }
+        BindingValue::InheritFrom { source } => out.push_str(&format!("inherit (#{source}) {}; ", b.name)),
     }
 }

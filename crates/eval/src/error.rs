@@ -67,13 +67,7 @@ pub struct ErrorData {
 impl EvalError {
     /// A new error.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> EvalError {
-        EvalError(Box::new(ErrorData {
-            kind,
-            message: message.into(),
-            span: None,
-            trace: Vec::new(),
-            hint: None,
-        }))
+        EvalError(Box::new(ErrorData { kind, message: message.into(), span: None, trace: Vec::new(), hint: None }))
     }
 
     /// A new error at a span.
@@ -108,10 +102,7 @@ impl EvalError {
     /// Adds a trace frame (called while unwinding, so innermost first).
     pub fn context(mut self, message: impl Into<String>, span: Option<Span>) -> EvalError {
         if self.0.trace.len() < 1024 {
-            self.0.trace.push(TraceFrame {
-                message: message.into(),
-                span,
-            });
+            self.0.trace.push(TraceFrame { message: message.into(), span });
         }
         self
     }
@@ -143,12 +134,7 @@ impl EvalError {
         let frames: Vec<&TraceFrame> = if show_trace {
             d.trace.iter().rev().collect()
         } else {
-            d.trace
-                .iter()
-                .rev()
-                .filter(|f| f.span.is_none() && f.message.starts_with("while "))
-                .take(0)
-                .collect()
+            d.trace.iter().rev().filter(|f| f.span.is_none() && f.message.starts_with("while ")).take(0).collect()
         };
         if frames.is_empty() {
             let _ = write!(out, "error: {}", indent_message(&d.message));
@@ -168,7 +154,7 @@ impl EvalError {
                 let _ = write!(out, "\n       … {}", f.message);
                 if let Some(span) = f.span {
                     out.push('\n');
-                    out.push_str(&position_block(span, "         "));
+                    out.push_str(&position_block(span, "         ", "            "));
                 }
                 out.push('\n');
                 previous = Some((f.message.as_str(), f.span));
@@ -180,7 +166,7 @@ impl EvalError {
         }
         if let Some(span) = d.span {
             out.push('\n');
-            out.push_str(&position_block(span, "       "));
+            out.push_str(&position_block(span, "       ", "            "));
         }
         if let Some(hint) = &d.hint {
             let _ = write!(out, "\n       {hint}");
@@ -194,14 +180,13 @@ fn indent_message(m: &str) -> String {
 }
 
 /// `at file:line:col:` followed by a source snippet, as Nix prints positions.
-pub fn position_block(span: Span, indent: &str) -> String {
+pub fn position_block(span: Span, indent: &str, pad: &str) -> String {
     let info = span.file.info();
     let (line, col) = info.line_col(span.start);
     let mut out = format!("{indent}at {}:{line}:{col}:", info.origin.display());
     let total_lines = info.text.matches('\n').count() as u32 + 1;
     let width = (line + 1).min(total_lines).to_string().len();
-    let pad = "            ";
-    let mut show = |out: &mut String, n: u32| {
+    let show = |out: &mut String, n: u32| {
         let text = info.line_text(n);
         let sep = if text.is_empty() { "" } else { " " };
         let _ = write!(out, "\n{pad}{n:>width$}|{sep}{text}");
@@ -210,12 +195,7 @@ pub fn position_block(span: Span, indent: &str) -> String {
         show(&mut out, line - 1);
     }
     show(&mut out, line);
-    let _ = write!(
-        out,
-        "\n{pad}{}| {}^",
-        " ".repeat(width),
-        " ".repeat(col.saturating_sub(1) as usize)
-    );
+    let _ = write!(out, "\n{pad}{}| {}^", " ".repeat(width), " ".repeat(col.saturating_sub(1) as usize));
     if line < total_lines {
         show(&mut out, line + 1);
     }

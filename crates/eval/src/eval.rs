@@ -5,8 +5,7 @@ use std::rc::Rc;
 use std::sync::LazyLock;
 
 use dendrite_syntax::ir::{
-    AttrKey, AttrsExpr, BinOp, BindingValue, Expr, ExprKind, ExprRef, LetExpr, Param, PathLit,
-    StrPart, Var,
+    AttrKey, AttrsExpr, BinOp, BindingValue, Expr, ExprKind, ExprRef, LetExpr, Param, PathLit, StrPart, Var,
 };
 use dendrite_syntax::{GLOBALS, Origin, RootDatabase, Span, Symbol};
 use rustc_hash::FxHashMap;
@@ -107,20 +106,11 @@ pub struct Coerce {
 
 impl Coerce {
     /// Interpolation: strings, paths (copied), sets with `__toString`/`outPath`.
-    pub const INTERPOLATE: Coerce = Coerce {
-        more: false,
-        copy_to_store: true,
-    };
+    pub const INTERPOLATE: Coerce = Coerce { more: false, copy_to_store: true };
     /// `toString`.
-    pub const TO_STRING: Coerce = Coerce {
-        more: true,
-        copy_to_store: false,
-    };
+    pub const TO_STRING: Coerce = Coerce { more: true, copy_to_store: false };
     /// Paths as strings, no copying (path concatenation).
-    pub const PLAIN: Coerce = Coerce {
-        more: false,
-        copy_to_store: false,
-    };
+    pub const PLAIN: Coerce = Coerce { more: false, copy_to_store: false };
 }
 
 /// The evaluator state for one evaluation thread.
@@ -177,10 +167,7 @@ impl Evaluator {
     #[inline]
     fn check_stack(&self) -> EvalResult<()> {
         if approximate_stack_pointer() < self.stack_limit {
-            return Err(EvalError::new(
-                ErrorKind::StackOverflow,
-                "stack overflow; max-call-depth exceeded",
-            ));
+            return Err(EvalError::new(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded"));
         }
         Ok(())
     }
@@ -203,29 +190,19 @@ impl Evaluator {
             match &*b {
                 ThunkState::Done(v) => return Ok(v.clone()),
                 ThunkState::Blackhole => {
-                    return Err(EvalError::new(
-                        ErrorKind::InfiniteRecursion,
-                        "infinite recursion encountered",
-                    ));
+                    return Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered"));
                 }
                 ThunkState::Blank => {
-                    return Err(EvalError::new(
-                        ErrorKind::InfiniteRecursion,
-                        "infinite recursion encountered",
-                    ));
+                    return Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered"));
                 }
                 _ => std::mem::replace(&mut *b, ThunkState::Blackhole),
             }
         };
         self.check_stack()?;
         let result = match &state {
-            ThunkState::Pending(e, env) => self.eval(e, env).map_err(|err| {
-                if err.span().is_none() {
-                    err.with_span(e.span)
-                } else {
-                    err
-                }
-            }),
+            ThunkState::Pending(e, env) => {
+                self.eval(e, env).map_err(|err| if err.span().is_none() { err.with_span(e.span) } else { err })
+            }
             ThunkState::Apply(f, x, span) => {
                 let f = self.force(f);
                 match f {
@@ -259,14 +236,9 @@ impl Evaluator {
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
             ExprKind::Str(s) => Value::String(NixString::new(s.to_vec())),
-            ExprKind::Var(Var::Local { depth, index, .. }) => {
-                lookup_slot(env, *depth, *index).clone()
-            }
+            ExprKind::Var(Var::Local { depth, index, .. }) => lookup_slot(env, *depth, *index).clone(),
             ExprKind::Var(Var::Global(g)) => self.globals[*g as usize].clone(),
-            ExprKind::Lambda(l) => Value::Lambda(Rc::new(Closure {
-                lambda: l.clone(),
-                env: env.clone(),
-            })),
+            ExprKind::Lambda(l) => Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: env.clone() })),
             _ => Value::Thunk(Thunk::new(ThunkState::Pending(expr.clone(), env.clone()))),
         }
     }
@@ -284,25 +256,16 @@ impl Evaluator {
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Str(s) => Ok(Value::String(NixString::new(s.to_vec()))),
             ExprKind::Path(p) => self.path_literal(p, span),
-            ExprKind::Interpolated { is_path, parts } => {
-                self.eval_interpolated(*is_path, parts, env, span)
-            }
+            ExprKind::Interpolated { is_path, parts } => self.eval_interpolated(*is_path, parts, env, span),
             ExprKind::Var(v) => self.lookup(v, env, span),
-            ExprKind::Select {
-                expr: e,
-                path,
-                default,
-            } => self.eval_select(e, path, default.as_ref(), env, span),
+            ExprKind::Select { expr: e, path, default } => self.eval_select(e, path, default.as_ref(), env, span),
             ExprKind::HasAttr { expr: e, path } => self.eval_has_attr(e, path, env),
             ExprKind::Attrs(a) => self.eval_attrs(a, env, span),
             ExprKind::List(items) => {
                 let vals: Vec<Value> = items.iter().map(|i| self.thunk(i, env)).collect();
                 Ok(Value::List(Rc::new(vals)))
             }
-            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure {
-                lambda: l.clone(),
-                env: env.clone(),
-            }))),
+            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: env.clone() }))),
             ExprKind::Call { func, args } => {
                 let mut f = self.eval(func, env)?;
                 for a in args.iter() {
@@ -317,11 +280,7 @@ impl Evaluator {
             }
             ExprKind::With { namespace, body } => {
                 let ns = self.thunk(namespace, env);
-                let env2 = Rc::new(EnvData {
-                    parent: Some(env.clone()),
-                    slots: Box::new([ns]),
-                    is_with: true,
-                });
+                let env2 = Rc::new(EnvData { parent: Some(env.clone()), slots: Box::new([ns]), is_with: true });
                 self.eval(body, &env2)
             }
             ExprKind::If { cond, then, else_ } => {
@@ -341,11 +300,7 @@ impl Evaluator {
                     Value::Bool(true) => self.eval(body, env),
                     Value::Bool(false) => {
                         let text = span_text(cond.span);
-                        Err(EvalError::at(
-                            ErrorKind::Assertion,
-                            format!("assertion '{text}' failed"),
-                            span,
-                        ))
+                        Err(EvalError::at(ErrorKind::Assertion, format!("assertion '{text}' failed"), span))
                     }
                     other => Err(self.type_error("a Boolean", &other).with_span(cond.span)),
                 }
@@ -375,14 +330,14 @@ impl Evaluator {
             PathLit::Abs(s) => Ok(Value::Path(Rc::from(&**s))),
             PathLit::Home(rest) => match &self.settings.home {
                 Some(home) => {
-                    let full = dendrite_syntax::lower::canon_path(&format!("{home}/{rest}"));
+                    let mut full = dendrite_syntax::lower::canon_path(&format!("{home}/{rest}"));
+                    // An interpolated `~/${x}` keeps its separator.
+                    if rest.ends_with('/') && !full.ends_with('/') {
+                        full.push('/');
+                    }
                     Ok(Value::Path(Rc::from(full.as_str())))
                 }
-                None => Err(EvalError::at(
-                    ErrorKind::Eval,
-                    "cannot resolve '~' path: $HOME is not set",
-                    span,
-                )),
+                None => Err(EvalError::at(ErrorKind::Eval, "cannot resolve '~' path: $HOME is not set", span)),
             },
         }
     }
@@ -420,17 +375,9 @@ impl Evaluator {
                     }
                     cur = frame.parent.clone();
                 }
-                Err(EvalError::at(
-                    ErrorKind::Eval,
-                    format!("undefined variable '{name}'"),
-                    span,
-                ))
+                Err(EvalError::at(ErrorKind::Eval, format!("undefined variable '{name}'"), span))
             }
-            Var::Unbound(name) => Err(EvalError::at(
-                ErrorKind::Eval,
-                format!("undefined variable '{name}'"),
-                span,
-            )),
+            Var::Unbound(name) => Err(EvalError::at(ErrorKind::Eval, format!("undefined variable '{name}'"), span)),
         }
     }
 
@@ -464,11 +411,7 @@ impl Evaluator {
                     if let Some(d) = default {
                         return self.eval(d, env);
                     }
-                    return Err(EvalError::at(
-                        ErrorKind::Type,
-                        "expected a string but found null: null",
-                        span,
-                    ));
+                    return Err(EvalError::at(ErrorKind::Type, "expected a string but found null: null", span));
                 }
             };
             let found = match &v {
@@ -479,10 +422,7 @@ impl Evaluator {
                 Some(x) => {
                     v = self.force(&x).map_err(|err| {
                         err.context(
-                            format!(
-                                "while evaluating the attribute '{}'",
-                                show_path(path, i, name)
-                            ),
+                            format!("while evaluating the attribute '{}'", show_path(path, i, name)),
                             Some(span),
                         )
                     })?;
@@ -493,13 +433,10 @@ impl Evaluator {
                     }
                     return Err(match &v {
                         Value::Attrs(a) => missing_attr(name, a).with_span(span),
-                        other => self.type_error("a set", other).with_span(span).context(
-                            format!(
-                                "while selecting an attribute '{}'",
-                                show_path(path, i, name)
-                            ),
-                            None,
-                        ),
+                        other => self
+                            .type_error("a set", other)
+                            .with_span(span)
+                            .context(format!("while selecting an attribute '{}'", show_path(path, i, name)), None),
                     });
                 }
             }
@@ -555,10 +492,9 @@ impl Evaluator {
     ) -> ThunkState {
         match value {
             BindingValue::Expr(e) => match &e.kind {
-                ExprKind::Lambda(l) => ThunkState::Done(Value::Lambda(Rc::new(Closure {
-                    lambda: l.clone(),
-                    env: bind_env.clone(),
-                }))),
+                ExprKind::Lambda(l) => {
+                    ThunkState::Done(Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: bind_env.clone() })))
+                }
                 ExprKind::Int(i) => ThunkState::Done(Value::Int(*i)),
                 _ => ThunkState::Pending(e.clone(), bind_env.clone()),
             },
@@ -566,24 +502,14 @@ impl Evaluator {
                 Value::Thunk(_) | Value::Null => ThunkState::Pending(e.clone(), outer.clone()),
                 direct => ThunkState::Done(direct),
             },
-            BindingValue::InheritFrom { source } => {
-                ThunkState::Select(from[*source as usize].clone(), name, span)
-            }
+            BindingValue::InheritFrom { source } => ThunkState::Select(from[*source as usize].clone(), name, span),
         }
     }
 
     fn let_env(&mut self, l: &LetExpr, env: &Env) -> Env {
-        let slots: Vec<Value> = l
-            .bindings
-            .iter()
-            .map(|_| Value::Thunk(Thunk::new(ThunkState::Blank)))
-            .collect();
+        let slots: Vec<Value> = l.bindings.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
         let env2 = EnvData::new(Some(env.clone()), slots);
-        let from: Vec<Value> = l
-            .inherit_from
-            .iter()
-            .map(|e| self.thunk(e, &env2))
-            .collect();
+        let from: Vec<Value> = l.inherit_from.iter().map(|e| self.thunk(e, &env2)).collect();
         for (i, b) in l.bindings.iter().enumerate() {
             let state = self.binding_state(&b.value, &env2, env, &from, b.name, b.span);
             if let Value::Thunk(t) = &env2.slots[i] {
@@ -596,28 +522,16 @@ impl Evaluator {
     fn eval_attrs(&mut self, a: &AttrsExpr, env: &Env, span: Span) -> EvalResult<Value> {
         let mut entries: Vec<Attr> = Vec::with_capacity(a.statics.len() + a.dynamics.len());
         let bind_env = if a.rec {
-            let slots: Vec<Value> = a
-                .statics
-                .iter()
-                .map(|_| Value::Thunk(Thunk::new(ThunkState::Blank)))
-                .collect();
+            let slots: Vec<Value> = a.statics.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
             let env2 = EnvData::new(Some(env.clone()), slots);
-            let from: Vec<Value> = a
-                .inherit_from
-                .iter()
-                .map(|e| self.thunk(e, &env2))
-                .collect();
+            let from: Vec<Value> = a.inherit_from.iter().map(|e| self.thunk(e, &env2)).collect();
             for (i, b) in a.statics.iter().enumerate() {
                 let state = self.binding_state(&b.value, &env2, env, &from, b.name, b.span);
                 let slot = env2.slots[i].clone();
                 if let Value::Thunk(t) = &slot {
                     t.set(state);
                 }
-                entries.push(Attr {
-                    name: b.name,
-                    value: slot,
-                    pos: Some(b.span),
-                });
+                entries.push(Attr { name: b.name, value: slot, pos: Some(b.span) });
             }
             env2
         } else {
@@ -625,15 +539,11 @@ impl Evaluator {
             for b in a.statics.iter() {
                 let value = match &b.value {
                     BindingValue::Expr(e) | BindingValue::Inherit(e) => self.thunk(e, env),
-                    BindingValue::InheritFrom { source } => Value::Thunk(Thunk::new(
-                        ThunkState::Select(from[*source as usize].clone(), b.name, b.span),
-                    )),
+                    BindingValue::InheritFrom { source } => {
+                        Value::Thunk(Thunk::new(ThunkState::Select(from[*source as usize].clone(), b.name, b.span)))
+                    }
                 };
-                entries.push(Attr {
-                    name: b.name,
-                    value,
-                    pos: Some(b.span),
-                });
+                entries.push(Attr { name: b.name, value, pos: Some(b.span) });
             }
             env.clone()
         };
@@ -647,18 +557,12 @@ impl Evaluator {
                     return Err(self
                         .type_error("a string", &other)
                         .with_span(d.name.span)
-                        .context(
-                            "while evaluating the name of a dynamic attribute",
-                            Some(d.span),
-                        ));
+                        .context("while evaluating the name of a dynamic attribute", Some(d.span)));
                 }
             };
             match entries.binary_search_by(|x| x.name.cmp(&name)) {
                 Ok(i) => {
-                    let prev = entries[i]
-                        .pos
-                        .map(|p| p.position().to_string())
-                        .unwrap_or_default();
+                    let prev = entries[i].pos.map(|p| p.position().to_string()).unwrap_or_default();
                     return Err(EvalError::at(
                         ErrorKind::Eval,
                         format!("dynamic attribute '{name}' already defined at {prev}"),
@@ -667,14 +571,7 @@ impl Evaluator {
                 }
                 Err(i) => {
                     let value = self.thunk(&d.value, &bind_env);
-                    entries.insert(
-                        i,
-                        Attr {
-                            name,
-                            value,
-                            pos: Some(d.span),
-                        },
-                    );
+                    entries.insert(i, Attr { name, value, pos: Some(d.span) });
                 }
             }
         }
@@ -691,9 +588,7 @@ impl Evaluator {
                     && let Value::Thunk(t) = &bind_env.slots[i]
                 {
                     let v = o.value.clone();
-                    t.set(ThunkState::Native(Rc::new(move |ev: &mut Evaluator| {
-                        ev.force(&v)
-                    })));
+                    t.set(ThunkState::Native(Rc::new(move |ev: &mut Evaluator| ev.force(&v))));
                 }
             }
             attrs = attrs.update(&ov);
@@ -708,15 +603,24 @@ impl Evaluator {
     pub fn call(&mut self, f: Value, arg: Value, span: Span) -> EvalResult<Value> {
         self.check_stack()?;
         match f {
-            Value::Lambda(c) => self.call_lambda(&c, arg, span),
+            Value::Lambda(c) => {
+                if self.call_depth >= self.settings.max_call_depth {
+                    return Err(EvalError::at(
+                        ErrorKind::StackOverflow,
+                        "stack overflow; max-call-depth exceeded",
+                        span,
+                    ));
+                }
+                self.call_depth += 1;
+                let r = self.call_lambda(&c, arg, span);
+                self.call_depth -= 1;
+                r
+            }
             Value::PrimOp(op) => {
                 if op.arity == 1 {
                     (op.func)(self, &[arg], span).map_err(|e| e.with_span(span))
                 } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
-                        op,
-                        args: vec![arg],
-                    })))
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: vec![arg] })))
                 }
             }
             Value::PrimOpApp(app) => {
@@ -776,20 +680,15 @@ impl Evaluator {
         let lam = &c.lambda;
         let env2 = match &lam.param {
             Param::Ident(_) => EnvData::new(Some(c.env.clone()), vec![arg]),
-            Param::Formals {
-                formals,
-                ellipsis,
-                at,
-            } => {
+            Param::Formals { formals, ellipsis, at } => {
                 let argv = self.force(&arg)?;
                 let Value::Attrs(args) = &argv else {
-                    return Err(self.type_error("a set", &argv).with_span(span).context(
-                        format!("while calling {}", lambda_name(lam)),
-                        Some(lam.span),
-                    ));
+                    return Err(self
+                        .type_error("a set", &argv)
+                        .with_span(span)
+                        .context(format!("while calling {}", lambda_name(lam)), Some(lam.span)));
                 };
-                let mut slots: Vec<Value> =
-                    Vec::with_capacity(formals.len() + at.is_some() as usize);
+                let mut slots: Vec<Value> = Vec::with_capacity(formals.len() + at.is_some() as usize);
                 let mut pending_defaults: Vec<(usize, ExprRef)> = Vec::new();
                 for (i, f) in formals.iter().enumerate() {
                     match args.get(f.name) {
@@ -817,8 +716,7 @@ impl Evaluator {
                 if !*ellipsis && args.len() > formals.len() - pending_defaults.len() {
                     for a in args.iter() {
                         if !formals.iter().any(|f| f.name == a.name) {
-                            let names: Vec<String> =
-                                formals.iter().map(|f| f.name.to_string()).collect();
+                            let names: Vec<String> = formals.iter().map(|f| f.name.to_string()).collect();
                             let mut err = EvalError::at(
                                 ErrorKind::Type,
                                 format!(
@@ -828,9 +726,7 @@ impl Evaluator {
                                 ),
                                 lam.span,
                             );
-                            if let Some(hint) =
-                                did_you_mean(&a.name.to_string(), names.iter().map(|s| s.as_str()))
-                            {
+                            if let Some(hint) = did_you_mean(&a.name.to_string(), names.iter().map(|s| s.as_str())) {
                                 err = err.with_hint(hint);
                             }
                             return Err(err.context("from call site", Some(span)));
@@ -854,48 +750,28 @@ impl Evaluator {
 
     // ------------------------------------------------------------ operators
 
-    fn eval_binop(
-        &mut self,
-        op: BinOp,
-        lhs: &ExprRef,
-        rhs: &ExprRef,
-        env: &Env,
-        span: Span,
-    ) -> EvalResult<Value> {
+    fn eval_binop(&mut self, op: BinOp, lhs: &ExprRef, rhs: &ExprRef, env: &Env, span: Span) -> EvalResult<Value> {
         match op {
             BinOp::And => {
                 let l = self.eval_bool(lhs, env, "in the left operand of the AND (&&) operator")?;
                 if !l {
                     return Ok(Value::Bool(false));
                 }
-                Ok(Value::Bool(self.eval_bool(
-                    rhs,
-                    env,
-                    "in the right operand of the AND (&&) operator",
-                )?))
+                Ok(Value::Bool(self.eval_bool(rhs, env, "in the right operand of the AND (&&) operator")?))
             }
             BinOp::Or => {
                 let l = self.eval_bool(lhs, env, "in the left operand of the OR (||) operator")?;
                 if l {
                     return Ok(Value::Bool(true));
                 }
-                Ok(Value::Bool(self.eval_bool(
-                    rhs,
-                    env,
-                    "in the right operand of the OR (||) operator",
-                )?))
+                Ok(Value::Bool(self.eval_bool(rhs, env, "in the right operand of the OR (||) operator")?))
             }
             BinOp::Impl => {
-                let l =
-                    self.eval_bool(lhs, env, "in the left operand of the IMPL (->) operator")?;
+                let l = self.eval_bool(lhs, env, "in the left operand of the IMPL (->) operator")?;
                 if !l {
                     return Ok(Value::Bool(true));
                 }
-                Ok(Value::Bool(self.eval_bool(
-                    rhs,
-                    env,
-                    "in the right operand of the IMPL (->) operator",
-                )?))
+                Ok(Value::Bool(self.eval_bool(rhs, env, "in the right operand of the IMPL (->) operator")?))
             }
             BinOp::Eq | BinOp::Neq => {
                 let l = self.eval(lhs, env)?;
@@ -907,16 +783,12 @@ impl Evaluator {
                 let l = self.eval(lhs, env)?;
                 let r = self.eval(rhs, env)?;
                 let la = self.expect_attrs(&l).map_err(|e| {
-                    e.with_span(lhs.span).context(
-                        "while evaluating the first operand of the update (//) operator",
-                        Some(span),
-                    )
+                    e.with_span(lhs.span)
+                        .context("while evaluating the first operand of the update (//) operator", Some(span))
                 })?;
                 let ra = self.expect_attrs(&r).map_err(|e| {
-                    e.with_span(rhs.span).context(
-                        "while evaluating the second operand of the update (//) operator",
-                        Some(span),
-                    )
+                    e.with_span(rhs.span)
+                        .context("while evaluating the second operand of the update (//) operator", Some(span))
                 })?;
                 Ok(Value::Attrs(Rc::new(la.update(&ra))))
             }
@@ -964,23 +836,17 @@ impl Evaluator {
     fn eval_bool(&mut self, e: &ExprRef, env: &Env, ctx: &str) -> EvalResult<bool> {
         match self.eval(e, env)? {
             Value::Bool(b) => Ok(b),
-            other => Err(self
-                .type_error("a Boolean", &other)
-                .with_span(e.span)
-                .context(ctx.to_string(), None)),
+            other => Err(self.type_error("a Boolean", &other).with_span(e.span).context(ctx.to_string(), None)),
         }
     }
 
     /// `a + b` with Nix's rules for numbers, strings and paths.
     pub fn add(&mut self, l: &Value, r: &Value, span: Span) -> EvalResult<Value> {
         match (l, r) {
-            (Value::Int(a), Value::Int(b)) => a.checked_add(*b).map(Value::Int).ok_or_else(|| {
-                EvalError::at(
-                    ErrorKind::Eval,
-                    format!("integer overflow in adding {a} + {b}"),
-                    span,
-                )
-            }),
+            (Value::Int(a), Value::Int(b)) => a
+                .checked_add(*b)
+                .map(Value::Int)
+                .ok_or_else(|| EvalError::at(ErrorKind::Eval, format!("integer overflow in adding {a} + {b}"), span)),
             (Value::Int(a), Value::Float(b)) => Ok(Value::Float(*a as f64 + b)),
             (Value::Float(a), Value::Int(b)) => Ok(Value::Float(a + *b as f64)),
             (Value::Float(a), Value::Float(b)) => Ok(Value::Float(a + b)),
@@ -994,17 +860,13 @@ impl Evaluator {
                 if s.has_context() {
                     return Err(EvalError::at(
                         ErrorKind::Eval,
-                        format!(
-                            "a string that refers to a store path cannot be appended to a path"
-                        ),
+                        format!("a string that refers to a store path cannot be appended to a path"),
                         span,
                     ));
                 }
                 let mut joined = p.to_string();
                 joined.push_str(&s.to_str_lossy());
-                Ok(Value::Path(Rc::from(
-                    dendrite_syntax::lower::canon_path(&joined).as_str(),
-                )))
+                Ok(Value::Path(Rc::from(dendrite_syntax::lower::canon_path(&joined).as_str())))
             }
             _ => {
                 let a = self.coerce_to_string(l, Coerce::INTERPOLATE, span)?;
@@ -1015,13 +877,7 @@ impl Evaluator {
     }
 
     /// `-`, `*` and `/` on forced values.
-    pub fn arith_values(
-        &mut self,
-        op: BinOp,
-        l: &Value,
-        r: &Value,
-        span: Span,
-    ) -> EvalResult<Value> {
+    pub fn arith_values(&mut self, op: BinOp, l: &Value, r: &Value, span: Span) -> EvalResult<Value> {
         let (name, verb) = match op {
             BinOp::Sub => ("subtraction", "subtracting"),
             BinOp::Mul => ("multiplication", "multiplying"),
@@ -1030,10 +886,10 @@ impl Evaluator {
         let check = |ev: &Self, v: &Value, which: &str| -> EvalResult<()> {
             match v {
                 Value::Int(_) | Value::Float(_) => Ok(()),
-                other => Err(ev.type_error("an integer", other).with_span(span).context(
-                    format!("while evaluating the {which} argument of the {name}"),
-                    None,
-                )),
+                other => Err(ev
+                    .type_error("an integer", other)
+                    .with_span(span)
+                    .context(format!("while evaluating the {which} argument of the {name}"), None)),
             }
         };
         check(self, l, "first")?;
@@ -1061,11 +917,7 @@ impl Evaluator {
                     _ => "/",
                 };
                 res.map(Value::Int).ok_or_else(|| {
-                    EvalError::at(
-                        ErrorKind::Eval,
-                        format!("integer overflow in {verb} {a} {sym} {b}"),
-                        span,
-                    )
+                    EvalError::at(ErrorKind::Eval, format!("integer overflow in {verb} {a} {sym} {b}"), span)
                 })
             }
             _ => {
@@ -1193,13 +1045,7 @@ impl Evaluator {
 
     // --------------------------------------------------------- interpolation
 
-    fn eval_interpolated(
-        &mut self,
-        is_path: bool,
-        parts: &[StrPart],
-        env: &Env,
-        span: Span,
-    ) -> EvalResult<Value> {
+    fn eval_interpolated(&mut self, is_path: bool, parts: &[StrPart], env: &Env, span: Span) -> EvalResult<Value> {
         if is_path {
             let mut out = String::new();
             for (i, p) in parts.iter().enumerate() {
@@ -1225,9 +1071,7 @@ impl Evaluator {
                     }
                 }
             }
-            return Ok(Value::Path(Rc::from(
-                dendrite_syntax::lower::canon_path(&out).as_str(),
-            )));
+            return Ok(Value::Path(Rc::from(dendrite_syntax::lower::canon_path(&out).as_str())));
         }
         let mut bytes = Vec::new();
         let mut ctx = Context::new();
@@ -1238,10 +1082,7 @@ impl Evaluator {
                     let v = self.eval(e, env)?;
                     let s = self
                         .coerce_to_string(&v, Coerce::INTERPOLATE, e.span)
-                        .map_err(|err| {
-                            err.with_span(e.span)
-                                .context("while evaluating a path segment", None)
-                        })?;
+                        .map_err(|err| err.with_span(e.span).context("while evaluating a path segment", None))?;
                     bytes.extend_from_slice(s.as_bytes());
                     if let Some(c) = s.context() {
                         ctx.extend(c.iter().cloned());
@@ -1253,12 +1094,7 @@ impl Evaluator {
     }
 
     /// Coerces a value to a string (`"${v}"`, `toString v`, ...).
-    pub fn coerce_to_string(
-        &mut self,
-        v: &Value,
-        how: Coerce,
-        span: Span,
-    ) -> EvalResult<NixString> {
+    pub fn coerce_to_string(&mut self, v: &Value, how: Coerce, span: Span) -> EvalResult<NixString> {
         let v = self.force(v)?;
         match &v {
             Value::String(s) => Ok(s.clone()),
@@ -1278,28 +1114,9 @@ impl Evaluator {
                     let f = self.force(&f)?;
                     let r = self.call(f, v.clone(), span)?;
                     let r = self.force(&r)?;
-                    return match &r {
-                        Value::String(_) | Value::Path(_) => self.coerce_to_string(&r, how, span),
-                        other => {
-                            if how.more {
-                                self.coerce_to_string(other, how, span)
-                            } else {
-                                Err(EvalError::at(
-                                    ErrorKind::Type,
-                                    format!(
-                                        "cannot coerce {} to a string: {}",
-                                        other.describe(),
-                                        self.show_value_short(other)
-                                    ),
-                                    span,
-                                )
-                                .context(
-                                    "while evaluating the result of the `__toString` attribute",
-                                    None,
-                                ))
-                            }
-                        }
-                    };
+                    return self
+                        .coerce_to_string(&r, how, span)
+                        .map_err(|e| e.context("while evaluating the result of the `__toString` attribute", None));
                 }
                 if let Some(o) = a.get(SYMS.out_path) {
                     let o = o.clone();
@@ -1307,10 +1124,7 @@ impl Evaluator {
                 }
                 Err(EvalError::at(
                     ErrorKind::Type,
-                    format!(
-                        "cannot coerce a set to a string: {}",
-                        self.show_value_short(&v)
-                    ),
+                    format!("cannot coerce a set to a string: {}", self.show_value_short(&v)),
                     span,
                 ))
             }
@@ -1334,11 +1148,7 @@ impl Evaluator {
             }
             other => Err(EvalError::at(
                 ErrorKind::Type,
-                format!(
-                    "cannot coerce {} to a string: {}",
-                    other.describe(),
-                    self.show_value_short(other)
-                ),
+                format!("cannot coerce {} to a string: {}", other.describe(), self.show_value_short(other)),
                 span,
             )),
         }
@@ -1367,7 +1177,7 @@ impl Evaluator {
     /// `import path`: evaluates a file once per path.
     pub fn import(&mut self, path: &Path, span: Span) -> EvalResult<Value> {
         let mut path = path.to_path_buf();
-        if path.is_dir() {
+        if path.is_dir() && crate::fs::corepkg_source(&path.to_string_lossy()).is_none() {
             path.push("default.nix");
         }
         if let Some(v) = self.import_cache.get(&path) {
@@ -1380,12 +1190,12 @@ impl Evaluator {
 
     /// Parses, lowers and evaluates a file (uncached).
     pub fn eval_file(&mut self, path: &Path, span: Span) -> EvalResult<Value> {
+        if let Some(text) = crate::fs::corepkg_source(&path.to_string_lossy()) {
+            let origin = Origin::Builtin(path.to_string_lossy().into_owned());
+            return self.eval_string(text, origin);
+        }
         let file = self.db.file(path).map_err(|e| {
-            EvalError::at(
-                ErrorKind::Io,
-                format!("getting status of '{}': {}", path.display(), io_message(&e)),
-                span,
-            )
+            EvalError::at(ErrorKind::Io, format!("getting status of '{}': {}", path.display(), io_message(&e)), span)
         })?;
         let lowered = dendrite_syntax::lower_file(&self.db, file).clone();
         self.eval_lowered(&lowered)
@@ -1398,19 +1208,55 @@ impl Evaluator {
         self.eval(&lowered.lowered.root, &env)
     }
 
-    /// Turns the first static error of a file into an evaluation error.
-    pub fn check_static(&self, lowered: &dendrite_syntax::LoweredFile) -> EvalResult<()> {
+    /// Reports a file's lints as the settings ask and turns the first
+    /// static error into an evaluation error.
+    pub fn check_static(&mut self, lowered: &dendrite_syntax::LoweredFile) -> EvalResult<()> {
+        use crate::settings::LintLevel;
+        use dendrite_syntax::DiagnosticKind as K;
         for d in &lowered.lowered.diagnostics {
-            let fatal = d.kind.is_error()
-                || (self.settings.no_url_literals
-                    && d.kind == dendrite_syntax::DiagnosticKind::UrlLiteral);
-            if fatal {
-                let span = Span {
-                    file: lowered.file_id,
-                    start: d.range.start().into(),
-                    end: d.range.end().into(),
-                };
+            let span = Span { file: lowered.file_id, start: d.range.start().into(), end: d.range.end().into() };
+            if d.kind.is_error() {
                 return Err(EvalError::at(ErrorKind::Parse, d.message.clone(), span));
+            }
+            let lit = &d.message;
+            let (level, message) = match d.kind {
+                K::AbsolutePathLiteral => (
+                    self.settings.lint_absolute_path_literals,
+                    format!(
+                        "absolute path literals are not portable. Consider replacing path literal '{lit}' by a string, relative path, or parameter (lint-absolute-path-literals)"
+                    ),
+                ),
+                K::HomePathLiteral => (
+                    self.settings.lint_absolute_path_literals,
+                    format!(
+                        "home path literals are not portable. Consider replacing path literal '{lit}' by a string, relative path, or parameter (lint-absolute-path-literals)"
+                    ),
+                ),
+                K::ShortPathLiteral => (
+                    self.settings.lint_short_path_literals,
+                    format!(
+                        "relative path literal '{lit}' should be prefixed with '.' for clarity: './{lit}' (lint-short-path-literals)"
+                    ),
+                ),
+                K::UrlLiteral => {
+                    let level = self.settings.lint_url_literals;
+                    let verb = if level == LintLevel::Fatal { "disallowed" } else { "discouraged" };
+                    (
+                        level,
+                        format!(
+                            "URL literals are {verb}. Consider using a string literal \"{lit}\" instead (lint-url-literals)"
+                        ),
+                    )
+                }
+                _ => continue,
+            };
+            match level {
+                LintLevel::Ignore => {}
+                LintLevel::Warn => {
+                    let block = crate::error::position_block(span, "         ", "              ");
+                    self.emit(format!("warning: {message}\n{block}"));
+                }
+                LintLevel::Fatal => return Err(EvalError::at(ErrorKind::Parse, message, span)),
             }
         }
         Ok(())
@@ -1430,11 +1276,7 @@ impl Evaluator {
             path.push("default.nix");
         }
         let file = self.db.file(&path).map_err(|e| {
-            EvalError::at(
-                ErrorKind::Io,
-                format!("getting status of '{}': {}", path.display(), io_message(&e)),
-                span,
-            )
+            EvalError::at(ErrorKind::Io, format!("getting status of '{}': {}", path.display(), io_message(&e)), span)
         })?;
         let names: Vec<Symbol> = scope.iter().map(|a| a.name).collect();
         let lowered = dendrite_syntax::db::lower_with_scope(&self.db, file, &names);
@@ -1507,15 +1349,14 @@ impl Evaluator {
     /// Forces a value deeply (`--strict`, `deepSeq`).
     pub fn deep_force(&mut self, v: &Value) -> EvalResult<Value> {
         let mut seen = rustc_hash::FxHashSet::default();
-        self.deep_force_inner(v, &mut seen)
+        self.deep_force_inner(v, &mut seen, 0)
     }
 
-    fn deep_force_inner(
-        &mut self,
-        v: &Value,
-        seen: &mut rustc_hash::FxHashSet<usize>,
-    ) -> EvalResult<Value> {
+    fn deep_force_inner(&mut self, v: &Value, seen: &mut rustc_hash::FxHashSet<usize>, depth: usize) -> EvalResult<Value> {
         self.check_stack()?;
+        if depth > self.settings.max_call_depth {
+            return Err(EvalError::new(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded"));
+        }
         let f = self.force(v)?;
         match &f {
             Value::Attrs(a) => {
@@ -1523,12 +1364,8 @@ impl Evaluator {
                     return Ok(f);
                 }
                 for attr in a.iter() {
-                    self.deep_force_inner(&attr.value, seen).map_err(|e| {
-                        e.context(
-                            format!("while evaluating the attribute '{}'", attr.name),
-                            attr.pos,
-                        )
-                    })?;
+                    self.deep_force_inner(&attr.value, seen, depth + 1)
+                        .map_err(|e| e.context(format!("while evaluating the attribute '{}'", attr.name), attr.pos))?;
                 }
             }
             Value::List(l) => {
@@ -1536,7 +1373,7 @@ impl Evaluator {
                     return Ok(f);
                 }
                 for item in l.iter() {
-                    self.deep_force_inner(item, seen)?;
+                    self.deep_force_inner(item, seen, depth + 1)?;
                 }
             }
             _ => {}
@@ -1585,8 +1422,7 @@ pub fn concat_strings(parts: &[NixString]) -> NixString {
     for p in parts {
         bytes.extend_from_slice(p.as_bytes());
         if let Some(c) = p.context() {
-            ctx.get_or_insert_with(Context::new)
-                .extend(c.iter().cloned());
+            ctx.get_or_insert_with(Context::new).extend(c.iter().cloned());
         }
     }
     match ctx {
@@ -1610,10 +1446,7 @@ fn show_path(path: &[AttrKey], upto: usize, last: Symbol) -> String {
 
 /// "attribute 'x' missing" with Nix's "Did you mean" hint.
 pub fn missing_attr(name: Symbol, attrs: &Attrs) -> EvalError {
-    let mut err = EvalError::new(
-        ErrorKind::MissingAttribute,
-        format!("attribute '{name}' missing"),
-    );
+    let mut err = EvalError::new(ErrorKind::MissingAttribute, format!("attribute '{name}' missing"));
     let names: Vec<String> = attrs.iter().map(|a| a.name.to_string()).collect();
     if let Some(hint) = did_you_mean(&name.to_string(), names.iter().map(|s| s.as_str())) {
         err = err.with_hint(hint);
@@ -1637,10 +1470,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
         _ => {
             let names: Vec<&str> = scored.iter().map(|(_, c)| *c).collect();
             let (last, rest) = names.split_last().expect("non-empty");
-            Some(format!(
-                "Did you mean one of {} or {last}?",
-                rest.join(", ")
-            ))
+            Some(format!("Did you mean one of {} or {last}?", rest.join(", ")))
         }
     }
 }
@@ -1679,10 +1509,7 @@ fn lambda_display_name(lam: &dendrite_syntax::ir::LambdaExpr) -> String {
 /// The source text of a span (for assertion messages).
 pub fn span_text(span: Span) -> String {
     let info = span.file.info();
-    let text = info
-        .text
-        .get(span.start as usize..span.end as usize)
-        .unwrap_or("");
+    let text = info.text.get(span.start as usize..span.end as usize).unwrap_or("");
     text.to_string()
 }
 

@@ -11,69 +11,69 @@ use crate::store::file_type_name;
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "readFile",
-        arity: 1,
-        func: read_file,
-    },
-    PrimOp {
-        name: "readDir",
-        arity: 1,
-        func: read_dir,
-    },
-    PrimOp {
-        name: "pathExists",
-        arity: 1,
-        func: path_exists,
-    },
-    PrimOp {
-        name: "readFileType",
-        arity: 1,
-        func: read_file_type,
-    },
-    PrimOp {
-        name: "toPath",
-        arity: 1,
-        func: to_path,
-    },
+    PrimOp { name: "readFile", arity: 1, func: read_file },
+    PrimOp { name: "readDir", arity: 1, func: read_dir },
+    PrimOp { name: "pathExists", arity: 1, func: path_exists },
+    PrimOp { name: "readFileType", arity: 1, func: read_file_type },
+    PrimOp { name: "toPath", arity: 1, func: to_path },
 ];
 
-/// Files Nix provides under `<nix/...>` (its "corepkgs"). dendrite has
-/// none on disk, so these lookups fail like a missing search path entry.
-pub fn corepkg(_name: &str) -> Option<&'static str> {
-    None
+/// Where the files Nix provides under `<nix/...>` (its "corepkgs") live:
+/// a virtual directory served from the binary.
+pub const COREPKGS_DIR: &str = "/__corepkgs__";
+
+/// `<nix/fetchurl.nix>`: a fixed-output derivation using Nix's builtin
+/// fetcher (dendrite never builds it; evaluating it yields its paths).
+const FETCHURL_NIX: &str = r#"
+{ system ? "", url, hash ? "", sha256 ? "", sha1 ? "", sha512 ? "", outputHash ? "",
+  outputHashAlgo ? "", executable ? false, unpack ? false,
+  name ? baseNameOf (toString url), impure ? false }:
+let
+  chosen =
+    if hash != "" then { outputHash = hash; outputHashAlgo = null; }
+    else if sha512 != "" then { outputHash = sha512; outputHashAlgo = "sha512"; }
+    else if sha256 != "" then { outputHash = sha256; outputHashAlgo = "sha256"; }
+    else if sha1 != "" then { outputHash = sha1; outputHashAlgo = "sha1"; }
+    else { inherit outputHash outputHashAlgo; };
+in
+derivation ({
+  builder = "builtin:fetchurl";
+  system = "builtin";
+  outputHashMode = if unpack || executable then "recursive" else "flat";
+  inherit name url executable unpack;
+  urls = [ url ];
+  preferLocalBuild = true;
+  impureEnvVars = [ "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy" ];
+} // (if impure then { __impure = true; } else chosen))
+"#;
+
+/// The path of a corepkg (`fetchurl.nix`), if dendrite provides it.
+pub fn corepkg(name: &str) -> Option<String> {
+    corepkg_source(&format!("{COREPKGS_DIR}/{name}")).map(|_| format!("{COREPKGS_DIR}/{name}"))
 }
 
-fn path_arg(
-    ev: &mut Evaluator,
-    v: &Value,
-    span: Span,
-    name: &str,
-) -> EvalResult<std::path::PathBuf> {
-    ev.coerce_to_path(v, span).map_err(|e| {
-        e.context(
-            format!("while evaluating the first argument passed to builtins.{name}"),
-            None,
-        )
-    })
+/// The source text of a corepkg path.
+pub fn corepkg_source(path: &str) -> Option<&'static str> {
+    match path.strip_prefix(COREPKGS_DIR)? {
+        "/fetchurl.nix" => Some(FETCHURL_NIX),
+        _ => None,
+    }
+}
+
+fn path_arg(ev: &mut Evaluator, v: &Value, span: Span, name: &str) -> EvalResult<std::path::PathBuf> {
+    ev.coerce_to_path(v, span)
+        .map_err(|e| e.context(format!("while evaluating the first argument passed to builtins.{name}"), None))
 }
 
 fn read_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let path = path_arg(ev, &args[0], span, "readFile")?;
     let data = std::fs::read(&path).map_err(|e| {
-        EvalError::at(
-            ErrorKind::Io,
-            format!("opening file '{}': {}", path.display(), io_message(&e)),
-            span,
-        )
+        EvalError::at(ErrorKind::Io, format!("opening file '{}': {}", path.display(), io_message(&e)), span)
     })?;
     if data.contains(&0) {
         return Err(EvalError::at(
             ErrorKind::Eval,
-            format!(
-                "the contents of the file '{}' cannot be represented as a Nix string",
-                path.display()
-            ),
+            format!("the contents of the file '{}' cannot be represented as a Nix string", path.display()),
             span,
         ));
     }
@@ -83,20 +83,13 @@ fn read_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
 fn read_dir(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let path = path_arg(ev, &args[0], span, "readDir")?;
     let rd = std::fs::read_dir(&path).map_err(|e| {
-        EvalError::at(
-            ErrorKind::Io,
-            format!("reading directory '{}': {}", path.display(), io_message(&e)),
-            span,
-        )
+        EvalError::at(ErrorKind::Io, format!("reading directory '{}': {}", path.display(), io_message(&e)), span)
     })?;
     let mut entries = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name();
         let kind = file_type_name(&e.path());
-        entries.push(Attr::new(
-            Symbol::from_bytes(name.as_encoded_bytes()),
-            Value::string(kind),
-        ));
+        entries.push(Attr::new(Symbol::from_bytes(name.as_encoded_bytes()), Value::string(kind)));
     }
     Ok(Value::attrs(entries))
 }
@@ -106,12 +99,9 @@ fn path_exists(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Val
     let s = match &v {
         Value::Path(p) => p.to_string(),
         _ => {
-            let s = ev.coerce_to_string(&v, Coerce::PLAIN, span).map_err(|e| {
-                e.context(
-                    "while evaluating the first argument passed to builtins.pathExists",
-                    None,
-                )
-            })?;
+            let s = ev
+                .coerce_to_string(&v, Coerce::PLAIN, span)
+                .map_err(|e| e.context("while evaluating the first argument passed to builtins.pathExists", None))?;
             let s = s.to_str_lossy().into_owned();
             if !s.starts_with('/') {
                 return Err(EvalError::at(
@@ -126,11 +116,7 @@ fn path_exists(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Val
     // A trailing slash requires a directory, as with stat(2).
     let must_be_dir = s.ends_with('/') && s.len() > 1;
     let p = Path::new(&s);
-    let exists = if must_be_dir {
-        p.is_dir()
-    } else {
-        std::fs::symlink_metadata(p).is_ok()
-    };
+    let exists = if must_be_dir { p.is_dir() } else { std::fs::symlink_metadata(p).is_ok() };
     Ok(Value::Bool(exists))
 }
 
@@ -139,10 +125,7 @@ fn read_file_type(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
     if std::fs::symlink_metadata(&path).is_err() {
         return Err(EvalError::at(
             ErrorKind::Io,
-            format!(
-                "getting status of '{}': No such file or directory",
-                path.display()
-            ),
+            format!("getting status of '{}': No such file or directory", path.display()),
             span,
         ));
     }

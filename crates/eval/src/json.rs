@@ -8,28 +8,14 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::{Coerce, Evaluator, SYMS};
 use crate::value::*;
 
-pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "toJSON",
-        arity: 1,
-        func: to_json,
-    },
-    PrimOp {
-        name: "fromJSON",
-        arity: 1,
-        func: from_json,
-    },
-];
+pub(crate) const OPS: &[PrimOp] =
+    &[PrimOp { name: "toJSON", arity: 1, func: to_json }, PrimOp { name: "fromJSON", arity: 1, func: from_json }];
 
 fn to_json(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let mut out = Vec::new();
     let mut ctx = Context::new();
-    value_to_json(ev, &args[0], &mut out, &mut ctx, span).map_err(|e| {
-        e.context(
-            "while evaluating the first argument passed to builtins.toJSON",
-            None,
-        )
-    })?;
+    value_to_json(ev, &args[0], &mut out, &mut ctx, span)
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.toJSON", None))?;
     Ok(Value::String(NixString::with_context(out, ctx)))
 }
 
@@ -54,12 +40,8 @@ pub fn json_float(f: f64) -> String {
 
 /// Appends a JSON string literal; fails on invalid UTF-8.
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) -> EvalResult<()> {
-    let s = std::str::from_utf8(bytes).map_err(|_| {
-        EvalError::new(
-            ErrorKind::Eval,
-            "[json.exception.type_error.316] invalid UTF-8 byte",
-        )
-    })?;
+    let s = std::str::from_utf8(bytes)
+        .map_err(|_| EvalError::new(ErrorKind::Eval, "[json.exception.type_error.316] invalid UTF-8 byte"))?;
     out.push(b'"');
     for c in s.chars() {
         match c {
@@ -70,9 +52,7 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) -> EvalResult<()> {
             '\t' => out.extend_from_slice(b"\\t"),
             '\u{8}' => out.extend_from_slice(b"\\b"),
             '\u{c}' => out.extend_from_slice(b"\\f"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
+            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
             c => {
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -84,13 +64,14 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) -> EvalResult<()> {
 }
 
 /// Serialises a value as JSON, collecting string context.
-pub fn value_to_json(
-    ev: &mut Evaluator,
-    v: &Value,
-    out: &mut Vec<u8>,
-    ctx: &mut Context,
-    span: Span,
-) -> EvalResult<()> {
+pub fn value_to_json(ev: &mut Evaluator, v: &Value, out: &mut Vec<u8>, ctx: &mut Context, span: Span) -> EvalResult<()> {
+    json_inner(ev, v, out, ctx, span, 0)
+}
+
+fn json_inner(ev: &mut Evaluator, v: &Value, out: &mut Vec<u8>, ctx: &mut Context, span: Span, depth: usize) -> EvalResult<()> {
+    if depth > ev.settings.max_call_depth {
+        return Err(EvalError::at(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded", span));
+    }
     let v = ev.force(v)?;
     match &v {
         Value::Null => out.extend_from_slice(b"null"),
@@ -120,7 +101,7 @@ pub fn value_to_json(
             }
             if let Some(o) = a.get(SYMS.out_path) {
                 let o = o.clone();
-                return value_to_json(ev, &o, out, ctx, span);
+                return json_inner(ev, &o, out, ctx, span, depth + 1);
             }
             out.push(b'{');
             for (i, attr) in a.iter().enumerate() {
@@ -129,12 +110,8 @@ pub fn value_to_json(
                 }
                 json_string(out, attr.name.as_bytes())?;
                 out.push(b':');
-                value_to_json(ev, &attr.value, out, ctx, span).map_err(|e| {
-                    e.context(
-                        format!("while evaluating attribute '{}'", attr.name),
-                        attr.pos,
-                    )
-                })?;
+                json_inner(ev, &attr.value, out, ctx, span, depth + 1)
+                    .map_err(|e| e.context(format!("while evaluating attribute '{}'", attr.name), attr.pos))?;
             }
             out.push(b'}');
         }
@@ -144,45 +121,28 @@ pub fn value_to_json(
                 if i > 0 {
                     out.push(b',');
                 }
-                value_to_json(ev, item, out, ctx, span).map_err(|e| {
-                    e.context(format!("while evaluating list element at index {i}"), None)
-                })?;
+                json_inner(ev, item, out, ctx, span, depth + 1)
+                    .map_err(|e| e.context(format!("while evaluating list element at index {i}"), None))?;
             }
             out.push(b']');
         }
         other => {
-            return Err(EvalError::at(
-                ErrorKind::Type,
-                format!("cannot convert {} to JSON", other.describe()),
-                span,
-            ));
+            return Err(EvalError::at(ErrorKind::Type, format!("cannot convert {} to JSON", other.describe()), span));
         }
     }
     Ok(())
 }
 
 fn from_json(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let s = ev.expect_string(&args[0]).map_err(|e| {
-        e.context(
-            "while evaluating the first argument passed to builtins.fromJSON",
-            None,
-        )
-    })?;
-    let mut p = JsonParser {
-        s: s.as_bytes(),
-        i: 0,
-    };
+    let s = ev
+        .expect_string(&args[0])
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.fromJSON", None))?;
+    let mut p = JsonParser { s: s.as_bytes(), i: 0 };
     p.ws();
-    let v = p
-        .value(0)
-        .map_err(|m| EvalError::at(ErrorKind::Eval, m, span))?;
+    let v = p.value(0).map_err(|m| EvalError::at(ErrorKind::Eval, m, span))?;
     p.ws();
     if p.i != p.s.len() {
-        return Err(EvalError::at(
-            ErrorKind::Eval,
-            p.error("unexpected trailing input"),
-            span,
-        ));
+        return Err(EvalError::at(ErrorKind::Eval, p.error("unexpected trailing input"), span));
     }
     Ok(v)
 }
@@ -242,9 +202,7 @@ impl<'a> JsonParser<'a> {
                     self.ws();
                     let key = self.string()?;
                     if key.contains(&0) {
-                        return Err(
-                            "input string contains a NUL byte in an attribute name".to_string()
-                        );
+                        return Err("input string contains a NUL byte in an attribute name".to_string());
                     }
                     self.ws();
                     if self.s.get(self.i) != Some(&b':') {
@@ -347,22 +305,16 @@ impl<'a> JsonParser<'a> {
                 return Ok(Value::Int(i));
             }
             if text.starts_with('-') {
-                return Err(format!(
-                    "number {text} is out of range of 64-bit signed integers"
-                ));
+                return Err(format!("number {text} is out of range of 64-bit signed integers"));
             }
             // Unsigned 64-bit integers that overflow i64 are rejected by Nix.
             if text.parse::<u64>().is_ok() {
-                return Err(format!(
-                    "unsigned json number {text} outside of Nix integer range"
-                ));
+                return Err(format!("unsigned json number {text} outside of Nix integer range"));
             }
         }
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "[json.exception.out_of_range.406] number overflow parsing '{text}'"
-            )),
+            _ => Err(format!("[json.exception.out_of_range.406] number overflow parsing '{text}'")),
         }
     }
 
@@ -395,9 +347,7 @@ impl<'a> JsonParser<'a> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp)
-                                && self.s[self.i..].starts_with(b"\\u")
-                            {
+                            if (0xD800..0xDC00).contains(&cp) && self.s[self.i..].starts_with(b"\\u") {
                                 self.i += 2;
                                 let low = self.hex4()?;
                                 cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
@@ -416,10 +366,7 @@ impl<'a> JsonParser<'a> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .ok_or_else(|| self.error("bad \\u escape"))?;
+        let h = self.s.get(self.i..self.i + 4).ok_or_else(|| self.error("bad \\u escape"))?;
         let h = std::str::from_utf8(h).map_err(|_| self.error("bad \\u escape"))?;
         let v = u32::from_str_radix(h, 16).map_err(|_| self.error("bad \\u escape"))?;
         self.i += 4;

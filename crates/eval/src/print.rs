@@ -10,21 +10,13 @@ use crate::value::*;
 /// Formats a float the way C++ `ostream << double` does (`%g`, precision 6).
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
-        return if f.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
+        return if f.is_sign_negative() { "-nan".into() } else { "nan".into() };
     }
     if f.is_infinite() {
         return if f < 0.0 { "-inf".into() } else { "inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let precision: i32 = 6;
     let exp = f.abs().log10().floor() as i32;
@@ -43,11 +35,7 @@ pub fn format_float(f: f64) -> String {
 }
 
 fn trim_fraction(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
 }
 
 /// Appends a string literal with Nix's escapes.
@@ -81,12 +69,7 @@ pub fn print_ambiguous(v: &Value) -> String {
 fn ambiguous(v: &Value, out: &mut String, seen: &mut FxHashSet<usize>, via: Option<usize>) {
     match v {
         Value::Thunk(t) => match t.value() {
-            Some(inner) => ambiguous(
-                &inner,
-                out,
-                seen,
-                Some(std::rc::Rc::as_ptr(&t.0) as *const u8 as usize),
-            ),
+            Some(inner) => ambiguous(&inner, out, seen, Some(std::rc::Rc::as_ptr(&t.0) as *const u8 as usize)),
             None if t.is_blackhole() => out.push_str("«potential infinite recursion»"),
             None => out.push_str("<CODE>"),
         },
@@ -131,17 +114,14 @@ fn ambiguous(v: &Value, out: &mut String, seen: &mut FxHashSet<usize>, via: Opti
 
 /// Whether `s` can be printed as an attribute name without quotes.
 fn is_var_name(s: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit",
-    ];
+    const RESERVED: &[&str] = &["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit"];
     let Some(c) = s.chars().next() else {
         return false;
     };
     if RESERVED.contains(&s) || c.is_ascii_digit() || c == '-' || c == '\'' {
         return false;
     }
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'')
+    s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'')
 }
 
 /// Prints an attribute name as the value printer does (quoted when needed).
@@ -191,11 +171,7 @@ impl Printer<'_> {
         };
         match &v {
             Value::Attrs(a) => {
-                if !a.is_empty()
-                    && !self
-                        .seen
-                        .insert(std::rc::Rc::as_ptr(a) as *const u8 as usize)
-                {
+                if !a.is_empty() && !self.seen.insert(std::rc::Rc::as_ptr(a) as *const u8 as usize) {
                     out.push_str("«repeated»");
                     return;
                 }
@@ -232,10 +208,7 @@ impl Printer<'_> {
                     out.push_str("[ ]");
                     return;
                 }
-                if !self
-                    .seen
-                    .insert(std::rc::Rc::as_ptr(l) as *const u8 as usize)
-                {
+                if !self.seen.insert(std::rc::Rc::as_ptr(l) as *const u8 as usize) {
                     out.push_str("«repeated»");
                     return;
                 }
@@ -247,11 +220,7 @@ impl Printer<'_> {
                 let total = l.len();
                 for (i, item) in l.iter().enumerate() {
                     if self.items >= self.max_items {
-                        out.push_str(&format!(
-                            " «{} item{} elided»",
-                            total - i,
-                            if total - i == 1 { "" } else { "s" }
-                        ));
+                        out.push_str(&format!(" «{} item{} elided»", total - i, if total - i == 1 { "" } else { "s" }));
                         break;
                     }
                     self.items += 1;
@@ -270,9 +239,7 @@ impl Printer<'_> {
             }
             Value::Native(n) => out.push_str(&format!("«primop {}»", n.name)),
             Value::PrimOp(p) => out.push_str(&format!("«primop {}»", p.name)),
-            Value::PrimOpApp(p) => {
-                out.push_str(&format!("«partially applied primop {}»", p.op.name))
-            }
+            Value::PrimOpApp(p) => out.push_str(&format!("«partially applied primop {}»", p.op.name)),
             Value::String(s) => escape_string(out, s.as_bytes()),
             other => ambiguous(other, out, &mut FxHashSet::default(), None),
         }
@@ -281,13 +248,7 @@ impl Printer<'_> {
 
 /// A short rendering for error messages (does not force anything).
 pub fn show_short(v: &Value) -> String {
-    let mut p = Printer {
-        ev: None,
-        seen: FxHashSet::default(),
-        max_depth: 1,
-        max_items: 10,
-        items: 0,
-    };
+    let mut p = Printer { ev: None, seen: FxHashSet::default(), max_depth: 1, max_items: 10, items: 0 };
     let mut out = String::new();
     p.print(v, &mut out, 0);
     out
@@ -296,13 +257,8 @@ pub fn show_short(v: &Value) -> String {
 /// The rendering `builtins.trace` uses: forces what it prints, shows
 /// values under evaluation as `«potential infinite recursion»`.
 pub fn show_for_trace(ev: &mut Evaluator, v: &Value) -> String {
-    let mut p = Printer {
-        ev: Some(ev),
-        seen: FxHashSet::default(),
-        max_depth: usize::MAX,
-        max_items: usize::MAX,
-        items: 0,
-    };
+    let mut p =
+        Printer { ev: Some(ev), seen: FxHashSet::default(), max_depth: usize::MAX, max_items: usize::MAX, items: 0 };
     let mut out = String::new();
     p.print(v, &mut out, 0);
     out

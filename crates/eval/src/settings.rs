@@ -14,14 +14,32 @@ impl SearchPathEntry {
     /// Parses `prefix=path` or `path`.
     pub fn parse(s: &str) -> SearchPathEntry {
         match s.split_once('=') {
-            Some((p, path)) => SearchPathEntry {
-                prefix: p.to_string(),
-                path: path.to_string(),
-            },
-            None => SearchPathEntry {
-                prefix: String::new(),
-                path: s.to_string(),
-            },
+            Some((p, path)) => SearchPathEntry { prefix: p.to_string(), path: path.to_string() },
+            None => SearchPathEntry { prefix: String::new(), path: s.to_string() },
+        }
+    }
+}
+
+/// What to do about a lint (`lint-*` settings).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LintLevel {
+    /// Say nothing.
+    #[default]
+    Ignore,
+    /// Print a warning.
+    Warn,
+    /// Fail evaluation.
+    Fatal,
+}
+
+impl LintLevel {
+    /// Parses `ignore`, `warn` or `fatal`.
+    pub fn parse(s: &str) -> Option<LintLevel> {
+        match s {
+            "ignore" | "off" | "false" => Some(LintLevel::Ignore),
+            "warn" => Some(LintLevel::Warn),
+            "fatal" => Some(LintLevel::Fatal),
+            _ => None,
         }
     }
 }
@@ -43,8 +61,16 @@ pub struct EvalSettings {
     pub abort_on_warn: bool,
     /// Print `traceVerbose` messages.
     pub trace_verbose: bool,
-    /// Unquoted URLs are errors (`no-url-literals`).
-    pub no_url_literals: bool,
+    /// `lint-url-literals` (also set to fatal by the `no-url-literals` feature).
+    pub lint_url_literals: LintLevel,
+    /// `lint-absolute-path-literals`.
+    pub lint_absolute_path_literals: LintLevel,
+    /// `lint-short-path-literals`.
+    pub lint_short_path_literals: LintLevel,
+    /// `max-call-depth`: nested function calls allowed before "stack overflow".
+    pub max_call_depth: usize,
+    /// Enabled experimental features.
+    pub experimental_features: Vec<String>,
     /// `$HOME`, for `~/` paths.
     pub home: Option<String>,
     /// `builtins.currentTime`.
@@ -63,7 +89,11 @@ impl Default for EvalSettings {
             show_trace: false,
             abort_on_warn: false,
             trace_verbose: false,
-            no_url_literals: false,
+            lint_url_literals: LintLevel::Ignore,
+            lint_absolute_path_literals: LintLevel::Ignore,
+            lint_short_path_literals: LintLevel::Ignore,
+            max_call_depth: 10_000,
+            experimental_features: Vec::new(),
             home: std::env::var("HOME").ok(),
             current_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -80,11 +110,7 @@ impl EvalSettings {
     pub fn from_env() -> Self {
         let mut s = EvalSettings::default();
         if let Ok(p) = std::env::var("NIX_PATH") {
-            s.search_path = p
-                .split(':')
-                .filter(|e| !e.is_empty())
-                .map(SearchPathEntry::parse)
-                .collect();
+            s.search_path = p.split(':').filter(|e| !e.is_empty()).map(SearchPathEntry::parse).collect();
         }
         if let Ok(d) = std::env::var("NIX_STORE_DIR")
             && !d.is_empty()

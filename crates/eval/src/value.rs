@@ -64,9 +64,7 @@ impl Value {
             Value::Path(_) => "path",
             Value::Attrs(_) => "set",
             Value::List(_) => "list",
-            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_) => {
-                "lambda"
-            }
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_) => "lambda",
             Value::Thunk(_) => "thunk",
         }
     }
@@ -91,10 +89,7 @@ impl Value {
 
     /// Whether this is any kind of function.
     pub fn is_function(&self) -> bool {
-        matches!(
-            self,
-            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_)
-        )
+        matches!(self, Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_))
     }
 
     /// A string value without context.
@@ -166,23 +161,13 @@ struct StrInner {
 impl NixString {
     /// A string without context.
     pub fn new(bytes: Vec<u8>) -> NixString {
-        NixString(Rc::new(StrInner {
-            bytes: bytes.into_boxed_slice(),
-            context: None,
-        }))
+        NixString(Rc::new(StrInner { bytes: bytes.into_boxed_slice(), context: None }))
     }
 
     /// A string with context (an empty context is dropped).
     pub fn with_context(bytes: Vec<u8>, context: Context) -> NixString {
-        let context = if context.is_empty() {
-            None
-        } else {
-            Some(Box::new(context))
-        };
-        NixString(Rc::new(StrInner {
-            bytes: bytes.into_boxed_slice(),
-            context,
-        }))
+        let context = if context.is_empty() { None } else { Some(Box::new(context)) };
+        NixString(Rc::new(StrInner { bytes: bytes.into_boxed_slice(), context }))
     }
 
     /// The bytes.
@@ -234,11 +219,7 @@ pub struct Attr {
 impl Attr {
     /// An attribute without a known position.
     pub fn new(name: Symbol, value: Value) -> Attr {
-        Attr {
-            name,
-            value,
-            pos: None,
-        }
+        Attr { name, value, pos: None }
     }
 }
 
@@ -251,9 +232,7 @@ pub struct Attrs {
 impl Attrs {
     /// The empty set.
     pub fn empty() -> Attrs {
-        Attrs {
-            entries: Vec::new(),
-        }
+        Attrs { entries: Vec::new() }
     }
 
     /// Builds from entries already sorted by name with no duplicates.
@@ -285,10 +264,7 @@ impl Attrs {
         if self.entries.len() <= 8 {
             return self.entries.iter().find(|a| a.name == name);
         }
-        self.entries
-            .binary_search_by(|a| a.name.cmp(&name))
-            .ok()
-            .map(|i| &self.entries[i])
+        self.entries.binary_search_by(|a| a.name.cmp(&name)).ok().map(|i| &self.entries[i])
     }
 
     /// Looks up a value.
@@ -405,11 +381,7 @@ pub struct EnvData {
 impl EnvData {
     /// A frame with the given slots.
     pub fn new(parent: Option<Env>, slots: Vec<Value>) -> Env {
-        Rc::new(EnvData {
-            parent,
-            slots: slots.into_boxed_slice(),
-            is_with: false,
-        })
+        Rc::new(EnvData { parent, slots: slots.into_boxed_slice(), is_with: false })
     }
 }
 

@@ -42,8 +42,7 @@ impl Eq for Parsed {}
 impl Parsed {
     /// The typed root node.
     pub fn root(&self) -> ast::Root {
-        ast::Root::cast(rnix::SyntaxNode::new_root(self.green.clone()))
-            .expect("parser always returns a root")
+        ast::Root::cast(rnix::SyntaxNode::new_root(self.green.clone())).expect("parser always returns a root")
     }
 }
 
@@ -78,16 +77,16 @@ pub trait Db: salsa::Database {}
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
     let text = file.text(db);
+    let normalized;
+    let text: &str = if text.contains('\r') {
+        normalized = crate::source::normalize_lone_cr(text.to_string());
+        &normalized
+    } else {
+        text
+    };
     let parse = rnix::Root::parse(text);
-    let errors: Vec<Diagnostic> = parse
-        .errors()
-        .iter()
-        .map(|e| syntax_diagnostic(e, text))
-        .collect();
-    Parsed {
-        green: parse.syntax().green().to_owned(),
-        errors: errors.into(),
-    }
+    let errors: Vec<Diagnostic> = parse.errors().iter().map(|e| syntax_diagnostic(e, text)).collect();
+    Parsed { green: parse.syntax().green().to_owned(), errors: errors.into() }
 }
 
 /// Lowers a file to IR with scopes resolved (tracked).
@@ -109,10 +108,7 @@ pub fn lower_with_scope(db: &dyn Db, file: SourceFile, outer: &[Symbol]) -> Lowe
         all.sort_by_key(|d| d.range.start());
         lowered.diagnostics = all;
     }
-    LoweredFile {
-        file_id,
-        lowered: Arc::new(lowered),
-    }
+    LoweredFile { file_id, lowered: Arc::new(lowered) }
 }
 
 /// All static diagnostics of a file (tracked).
@@ -125,28 +121,13 @@ fn syntax_diagnostic(e: &rnix::ParseError, text: &str) -> Diagnostic {
     use rnix::ParseError as P;
     let eof = rnix::TextRange::empty(rnix::TextSize::from(text.len() as u32));
     let (range, message) = match e {
-        P::Unexpected(r) => (
-            *r,
-            format!("syntax error, unexpected {}", describe_text(&text[*r])),
-        ),
-        P::UnexpectedExtra(r) => (
-            *r,
-            format!(
-                "syntax error, unexpected {}, expecting end of file",
-                describe_text(&text[*r])
-            ),
-        ),
-        P::UnexpectedWanted(got, r, _) => (
-            *r,
-            format!(
-                "syntax error, unexpected {}",
-                describe_kind(*got, &text[*r])
-            ),
-        ),
-        P::UnexpectedDoubleBind(r) => (*r, "syntax error, unexpected '@'".to_string()),
-        P::UnexpectedEOF | P::UnexpectedEOFWanted(_) => {
-            (eof, "syntax error, unexpected end of file".to_string())
+        P::Unexpected(r) => (*r, format!("syntax error, unexpected {}", describe_text(&text[*r]))),
+        P::UnexpectedExtra(r) => {
+            (*r, format!("syntax error, unexpected {}, expecting end of file", describe_text(&text[*r])))
         }
+        P::UnexpectedWanted(got, r, _) => (*r, format!("syntax error, unexpected {}", describe_kind(*got, &text[*r]))),
+        P::UnexpectedDoubleBind(r) => (*r, "syntax error, unexpected '@'".to_string()),
+        P::UnexpectedEOF | P::UnexpectedEOFWanted(_) => (eof, "syntax error, unexpected end of file".to_string()),
         P::DuplicatedArgs(r, name) => (*r, format!("duplicate formal function argument '{name}'")),
         P::RecursionLimitExceeded => (eof, "expression nested too deeply".to_string()),
         _ => (eof, "syntax error".to_string()),
@@ -155,20 +136,12 @@ fn syntax_diagnostic(e: &rnix::ParseError, text: &str) -> Diagnostic {
         P::DuplicatedArgs(..) => DiagnosticKind::DuplicateFormal,
         _ => DiagnosticKind::Syntax,
     };
-    Diagnostic {
-        range,
-        message,
-        kind,
-    }
+    Diagnostic { range, message, kind }
 }
 
 fn describe_text(t: &str) -> String {
     let t = t.trim();
-    if t.is_empty() {
-        "end of file".to_string()
-    } else {
-        format!("'{}'", t.chars().take(20).collect::<String>())
-    }
+    if t.is_empty() { "end of file".to_string() } else { format!("'{}'", t.chars().take(20).collect::<String>()) }
 }
 
 fn describe_kind(kind: rnix::SyntaxKind, text: &str) -> String {
@@ -207,9 +180,7 @@ impl RootDatabase {
         RootDatabase {
             storage: salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
                 if let salsa::EventKind::WillExecute { database_key } = event.kind {
-                    log.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(format!("{database_key:?}"));
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{database_key:?}"));
                 }
             }))),
             files: Default::default(),
@@ -218,31 +189,19 @@ impl RootDatabase {
 
     /// The input for a file on disk, reading it on first use.
     pub fn file(&self, path: &Path) -> std::io::Result<SourceFile> {
-        if let Some(f) = self
-            .files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-        {
+        if let Some(f) = self.files.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
             return Ok(*f);
         }
         let bytes = std::fs::read(path)?;
-        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
+        let text: Arc<str> = Arc::from(crate::source::decode(&bytes));
         let file = SourceFile::new(self, Origin::Path(path.to_path_buf()), text);
-        self.files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_path_buf(), file);
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), file);
         Ok(file)
     }
 
     /// The input for a file, if it has been loaded.
     pub fn known_file(&self, path: &Path) -> Option<SourceFile> {
-        self.files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-            .copied()
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).get(path).copied()
     }
 
     /// Sets (or creates) the text of a file, e.g. from an editor buffer.
@@ -256,10 +215,7 @@ impl RootDatabase {
             }
             None => {
                 let file = SourceFile::new(self, Origin::Path(path.to_path_buf()), text);
-                self.files
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(path.to_path_buf(), file);
+                self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), file);
                 file
             }
         }

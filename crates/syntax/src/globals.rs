@@ -132,13 +132,8 @@ pub const GLOBALS: &[&str] = &[
 /// Slot of a global name, if it is one.
 pub fn global_index(name: &[u8]) -> Option<u32> {
     use std::sync::LazyLock;
-    static INDEX: LazyLock<rustc_hash::FxHashMap<&'static [u8], u32>> = LazyLock::new(|| {
-        GLOBALS
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_bytes(), i as u32))
-            .collect()
-    });
+    static INDEX: LazyLock<rustc_hash::FxHashMap<&'static [u8], u32>> =
+        LazyLock::new(|| GLOBALS.iter().enumerate().map(|(i, n)| (n.as_bytes(), i as u32)).collect());
     INDEX.get(name).copied()
 }
 

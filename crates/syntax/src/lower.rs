@@ -44,14 +44,31 @@ pub enum DiagnosticKind {
     DynamicNotAllowed,
     /// An integer literal that does not fit 64 bits.
     InvalidInteger,
-    /// A URL written without quotes (deprecated; fatal with `no-url-literals`).
+    /// A URL written without quotes (`lint-url-literals`).
     UrlLiteral,
+    /// An absolute path literal (`lint-absolute-path-literals`).
+    AbsolutePathLiteral,
+    /// A `~/` path literal (`lint-absolute-path-literals`).
+    HomePathLiteral,
+    /// A relative path literal not starting with `./` or `../` (`lint-short-path-literals`).
+    ShortPathLiteral,
 }
 
 impl DiagnosticKind {
     /// Whether this makes the file unusable (Nix refuses to evaluate it).
     pub fn is_error(self) -> bool {
-        !matches!(self, DiagnosticKind::UrlLiteral)
+        !self.is_lint()
+    }
+
+    /// Whether this is an opt-in lint (Nix's `lint-*` settings) rather than an error.
+    pub fn is_lint(self) -> bool {
+        matches!(
+            self,
+            DiagnosticKind::UrlLiteral
+                | DiagnosticKind::AbsolutePathLiteral
+                | DiagnosticKind::HomePathLiteral
+                | DiagnosticKind::ShortPathLiteral
+        )
     }
 }
 
@@ -79,18 +96,9 @@ struct Lowerer {
 /// Lowers a parsed file. `outer_names` are bound in a frame around the whole
 /// file (the attributes given to `scopedImport`).
 pub fn lower(file: FileId, base_dir: &Path, root: &ast::Root, outer_names: &[Symbol]) -> Lowered {
-    let mut l = Lowerer {
-        file,
-        base_dir: base_dir.to_path_buf(),
-        scopes: Vec::new(),
-        diagnostics: Vec::new(),
-    };
+    let mut l = Lowerer { file, base_dir: base_dir.to_path_buf(), scopes: Vec::new(), diagnostics: Vec::new() };
     if !outer_names.is_empty() {
-        let names = outer_names
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (*s, i as u32))
-            .collect();
+        let names = outer_names.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
         l.scopes.push(Scope::Frame(names));
     }
     let root_expr = match root.expr() {
@@ -98,10 +106,7 @@ pub fn lower(file: FileId, base_dir: &Path, root: &ast::Root, outer_names: &[Sym
         None => l.error_expr(root.syntax().text_range()),
     };
     l.diagnostics.sort_by_key(|d| d.range.start());
-    Lowered {
-        root: root_expr,
-        diagnostics: l.diagnostics,
-    }
+    Lowered { root: root_expr, diagnostics: l.diagnostics }
 }
 
 /// A name in an attribute path, before lowering.
@@ -154,10 +159,7 @@ fn strip_parens(mut e: ast::Expr) -> ast::Expr {
 }
 
 fn show_path(path: &[Symbol]) -> String {
-    path.iter()
-        .map(|s| s.as_str().into_owned())
-        .collect::<Vec<_>>()
-        .join(".")
+    path.iter().map(|s| s.as_str().into_owned()).collect::<Vec<_>>().join(".")
 }
 
 impl Lowerer {
@@ -166,25 +168,15 @@ impl Lowerer {
     }
 
     fn mk(&self, range: TextRange, kind: ExprKind) -> ExprRef {
-        Arc::new(Expr {
-            span: self.span(range),
-            kind,
-        })
+        Arc::new(Expr { span: self.span(range), kind })
     }
 
     fn diag(&mut self, range: TextRange, kind: DiagnosticKind, message: String) {
-        self.diagnostics.push(Diagnostic {
-            range,
-            message,
-            kind,
-        });
+        self.diagnostics.push(Diagnostic { range, message, kind });
     }
 
     fn error_expr(&mut self, range: TextRange) -> ExprRef {
-        self.mk(
-            range,
-            ExprKind::Var(Var::Unbound(Symbol::new("«syntax error»"))),
-        )
+        self.mk(range, ExprKind::Var(Var::Unbound(Symbol::new("«syntax error»"))))
     }
 
     fn position_string(&self, range: TextRange) -> String {
@@ -200,11 +192,7 @@ impl Lowerer {
             match scope {
                 Scope::Frame(names) => {
                     if let Some(&index) = names.get(&name) {
-                        return Var::Local {
-                            depth: depth as u32,
-                            index,
-                            name,
-                        };
+                        return Var::Local { depth: depth as u32, index, name };
                     }
                 }
                 Scope::With => {
@@ -233,11 +221,7 @@ impl Lowerer {
                 _ => self.mk(range, ExprKind::Var(var)),
             },
             Var::Unbound(name) => {
-                self.diag(
-                    range,
-                    DiagnosticKind::UndefinedVariable,
-                    format!("undefined variable '{name}'"),
-                );
+                self.diag(range, DiagnosticKind::UndefinedVariable, format!("undefined variable '{name}'"));
                 self.mk(range, ExprKind::Var(var))
             }
             _ => self.mk(range, ExprKind::Var(var)),
@@ -252,13 +236,7 @@ impl Lowerer {
 
     fn call_var(&mut self, range: TextRange, name: &str, args: Vec<ExprRef>) -> ExprRef {
         let func = self.var_expr(Symbol::new(name), range, 0);
-        self.mk(
-            range,
-            ExprKind::Call {
-                func,
-                args: args.into(),
-            },
-        )
+        self.mk(range, ExprKind::Call { func, args: args.into() })
     }
 
     // ----------------------------------------------------------- expressions
@@ -292,9 +270,7 @@ impl Lowerer {
                 self.var_expr(name, range, 0)
             }
             ast::Expr::Str(s) => self.string(&s),
-            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
-                self.path(e.syntax())
-            }
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => self.path(e.syntax()),
             ast::Expr::PathSearch(p) => {
                 let text = p.syntax().text().to_string();
                 let inner = text.trim_start_matches('<').trim_end_matches('>');
@@ -319,18 +295,8 @@ impl Lowerer {
                     }
                 }
                 let func = self.expr(cur);
-                let args: Vec<ExprRef> = args_rev
-                    .into_iter()
-                    .rev()
-                    .map(|a| self.opt_expr(a, range))
-                    .collect();
-                self.mk(
-                    range,
-                    ExprKind::Call {
-                        func,
-                        args: args.into(),
-                    },
-                )
+                let args: Vec<ExprRef> = args_rev.into_iter().rev().map(|a| self.opt_expr(a, range)).collect();
+                self.mk(range, ExprKind::Call { func, args: args.into() })
             }
             ast::Expr::Select(sel) => {
                 let expr = self.opt_expr(sel.expr(), range);
@@ -339,14 +305,7 @@ impl Lowerer {
                     None => Vec::new(),
                 };
                 let default = sel.default_expr().map(|d| self.expr(d));
-                self.mk(
-                    range,
-                    ExprKind::Select {
-                        expr,
-                        path: path.into(),
-                        default,
-                    },
-                )
+                self.mk(range, ExprKind::Select { expr, path: path.into(), default })
             }
             ast::Expr::HasAttr(h) => {
                 let expr = self.opt_expr(h.expr(), range);
@@ -354,13 +313,7 @@ impl Lowerer {
                     Some(p) => self.attr_keys(&p),
                     None => Vec::new(),
                 };
-                self.mk(
-                    range,
-                    ExprKind::HasAttr {
-                        expr,
-                        path: path.into(),
-                    },
-                )
+                self.mk(range, ExprKind::HasAttr { expr, path: path.into() })
             }
             ast::Expr::IfElse(i) => {
                 let cond = self.opt_expr(i.condition(), range);
@@ -398,14 +351,7 @@ impl Lowerer {
                                 _ => {}
                             }
                             let zero = self.mk(range, ExprKind::Int(0));
-                            self.mk(
-                                range,
-                                ExprKind::BinOp {
-                                    op: BinOp::Sub,
-                                    lhs: zero,
-                                    rhs: inner,
-                                },
-                            )
+                            self.mk(range, ExprKind::BinOp { op: BinOp::Sub, lhs: zero, rhs: inner })
                         } else {
                             let zero = self.mk(range, ExprKind::Int(0));
                             self.call_var(range, "__sub", vec![zero, inner])
@@ -430,14 +376,7 @@ impl Lowerer {
                 self.add_entries(&mut pending, l.entries(), range);
                 let set = self.lower_pending(pending, range);
                 let path: Box<[AttrKey]> = Box::new([AttrKey::Static(Symbol::new("body"))]);
-                self.mk(
-                    range,
-                    ExprKind::Select {
-                        expr: set,
-                        path,
-                        default: None,
-                    },
-                )
+                self.mk(range, ExprKind::Select { expr: set, path, default: None })
             }
             ast::Expr::CurPos(_) => self.mk(range, ExprKind::CurPos),
         }
@@ -449,11 +388,7 @@ impl Lowerer {
                 Ok(v) => self.mk(range, ExprKind::Int(v)),
                 Err(_) => {
                     let text = i.syntax().text().to_string();
-                    self.diag(
-                        range,
-                        DiagnosticKind::InvalidInteger,
-                        format!("invalid integer '{text}'"),
-                    );
+                    self.diag(range, DiagnosticKind::InvalidInteger, format!("invalid integer '{text}'"));
                     self.error_expr(range)
                 }
             },
@@ -462,22 +397,14 @@ impl Lowerer {
                 match text.parse::<f64>() {
                     Ok(v) => self.mk(range, ExprKind::Float(v)),
                     Err(_) => {
-                        self.diag(
-                            range,
-                            DiagnosticKind::Syntax,
-                            format!("invalid float '{text}'"),
-                        );
+                        self.diag(range, DiagnosticKind::Syntax, format!("invalid float '{text}'"));
                         self.error_expr(range)
                     }
                 }
             }
             ast::LiteralKind::Uri(u) => {
                 let text = u.syntax().text().to_string();
-                self.diag(
-                    range,
-                    DiagnosticKind::UrlLiteral,
-                    "URL literals are deprecated, allowing them is forbidden".to_string(),
-                );
+                self.diag(range, DiagnosticKind::UrlLiteral, text.clone());
                 self.mk(range, ExprKind::Str(Arc::from(text.as_bytes())))
             }
         }
@@ -490,11 +417,7 @@ impl Lowerer {
             return self.error_expr(range);
         };
         use ast::BinOpKind as K;
-        let native = |op| ExprKind::BinOp {
-            op,
-            lhs: lhs.clone(),
-            rhs: rhs.clone(),
-        };
+        let native = |op| ExprKind::BinOp { op, lhs: lhs.clone(), rhs: rhs.clone() };
         match op {
             K::Concat => self.mk(range, native(BinOp::Concat)),
             K::Update => self.mk(range, native(BinOp::Update)),
@@ -504,20 +427,8 @@ impl Lowerer {
             K::And => self.mk(range, native(BinOp::And)),
             K::Or => self.mk(range, native(BinOp::Or)),
             K::Implication => self.mk(range, native(BinOp::Impl)),
-            K::PipeRight => self.mk(
-                range,
-                ExprKind::Call {
-                    func: rhs,
-                    args: Box::new([lhs]),
-                },
-            ),
-            K::PipeLeft => self.mk(
-                range,
-                ExprKind::Call {
-                    func: lhs,
-                    args: Box::new([rhs]),
-                },
-            ),
+            K::PipeRight => self.mk(range, ExprKind::Call { func: rhs, args: Box::new([lhs]) }),
+            K::PipeLeft => self.mk(range, ExprKind::Call { func: lhs, args: Box::new([rhs]) }),
             K::Sub | K::Mul | K::Div => {
                 let (name, bop) = match op {
                     K::Sub => ("__sub", BinOp::Sub),
@@ -548,11 +459,7 @@ impl Lowerer {
                         _ => (lhs, rhs, true),
                     };
                     let call = self.call_var(range, "__lessThan", vec![x, y]);
-                    if negate {
-                        self.mk(range, ExprKind::Not(call))
-                    } else {
-                        call
-                    }
+                    if negate { self.mk(range, ExprKind::Not(call)) } else { call }
                 }
             }
         }
@@ -563,11 +470,7 @@ impl Lowerer {
     fn string(&mut self, s: &ast::Str) -> ExprRef {
         let range = s.syntax().text_range();
         let multiline = s.syntax().first_token().is_some_and(|t| t.text() == "''");
-        let parts = if multiline {
-            self.indented_parts(s)
-        } else {
-            self.plain_parts(s)
-        };
+        let parts = if multiline { self.indented_parts(s) } else { self.plain_parts(s) };
         self.parts_expr(range, parts, false)
     }
 
@@ -579,16 +482,25 @@ impl Lowerer {
                 _ => {}
             }
         }
-        self.mk(
-            range,
-            ExprKind::Interpolated {
-                is_path,
-                parts: parts.into(),
-            },
-        )
+        self.mk(range, ExprKind::Interpolated { is_path, parts: parts.into() })
+    }
+
+    fn check_nul(&mut self, s: &ast::Str) {
+        let text = s.syntax().text().to_string();
+        if text.contains('\0') {
+            let shown = text.trim_matches(|c| c == '"' || c == '\'').replace('\0', "␀");
+            let range = s.syntax().text_range();
+            let start = range.start() + rowan::TextSize::from(1);
+            self.diag(
+                TextRange::new(start.min(range.end()), range.end()),
+                DiagnosticKind::Syntax,
+                format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes"),
+            );
+        }
     }
 
     fn plain_parts(&mut self, s: &ast::Str) -> Vec<StrPart> {
+        self.check_nul(s);
         let mut parts = Vec::new();
         for child in s.syntax().children_with_tokens() {
             match child {
@@ -609,6 +521,7 @@ impl Lowerer {
     }
 
     fn indented_parts(&mut self, s: &ast::Str) -> Vec<StrPart> {
+        self.check_nul(s);
         // Re-tokenise the literal text the way Nix's lexer does, because
         // indentation stripping depends on token boundaries and on which
         // tokens are escapes.
@@ -632,16 +545,17 @@ impl Lowerer {
                     for (bytes, has_indentation) in ind_tokens(text) {
                         toks.push(Tok::Text(bytes, has_indentation));
                     }
+                    first = false;
                 }
                 NodeOrToken::Node(n) => {
                     if let Some(i) = ast::Interpol::cast(n.clone()) {
                         let e = self.opt_expr(i.expr(), n.text_range());
                         toks.push(Tok::Expr(e));
                     }
+                    first = false;
                 }
                 _ => {}
             }
-            first = false;
         }
 
         let mut at_start = true;
@@ -752,6 +666,15 @@ impl Lowerer {
         }
         let first = first_literal.unwrap_or_default();
         let is_home = node.kind() == SyntaxKind::NODE_PATH_HOME;
+        // Lints carry the literal as written; the evaluator words the message.
+        let literal = node.text().to_string();
+        if is_home {
+            self.diag(range, DiagnosticKind::HomePathLiteral, literal);
+        } else if first.starts_with('/') {
+            self.diag(range, DiagnosticKind::AbsolutePathLiteral, literal);
+        } else if !first.starts_with("./") && !first.starts_with("../") {
+            self.diag(range, DiagnosticKind::ShortPathLiteral, literal);
+        }
         if pieces.is_empty() {
             if is_home {
                 let rest = first.strip_prefix('~').unwrap_or(&first);
@@ -778,11 +701,7 @@ impl Lowerer {
     }
 
     fn absolute(&self, p: &str) -> String {
-        if p.starts_with('/') {
-            canon_path(p)
-        } else {
-            canon_path(&format!("{}/{}", self.base_dir.display(), p))
-        }
+        if p.starts_with('/') { canon_path(p) } else { canon_path(&format!("{}/{}", self.base_dir.display(), p)) }
     }
 
     // -------------------------------------------------------------- lambdas
@@ -792,21 +711,13 @@ impl Lowerer {
         let span = self.span(range);
         match lam.param() {
             Some(ast::Param::IdentParam(ip)) => {
-                let pname = ip
-                    .ident()
-                    .map(|i| ident_symbol(&i))
-                    .unwrap_or_else(|| Symbol::new("_"));
+                let pname = ip.ident().map(|i| ident_symbol(&i)).unwrap_or_else(|| Symbol::new("_"));
                 let mut names = FxHashMap::default();
                 names.insert(pname, 0);
                 self.scopes.push(Scope::Frame(names));
                 let body = self.opt_expr(lam.body(), range);
                 self.scopes.pop();
-                let lambda = LambdaExpr {
-                    name,
-                    param: Param::Ident(pname),
-                    body,
-                    span,
-                };
+                let lambda = LambdaExpr { name, param: Param::Ident(pname), body, span };
                 self.mk(range, ExprKind::Lambda(Arc::new(lambda)))
             }
             Some(ast::Param::Pattern(pat)) => {
@@ -834,10 +745,7 @@ impl Lowerer {
                         format!("duplicate formal function argument '{sym}'"),
                     );
                 }
-                let at = pat
-                    .pat_bind()
-                    .and_then(|b| b.ident())
-                    .map(|i| (ident_symbol(&i), i.syntax().text_range()));
+                let at = pat.pat_bind().and_then(|b| b.ident()).map(|i| (ident_symbol(&i), i.syntax().text_range()));
                 if let Some((sym, r)) = at {
                     if names.contains_key(&sym) {
                         self.diag(
@@ -865,12 +773,7 @@ impl Lowerer {
                     ellipsis: pat.ellipsis_token().is_some(),
                     at: at.map(|(s, _)| s),
                 };
-                let lambda = LambdaExpr {
-                    name,
-                    param,
-                    body,
-                    span,
-                };
+                let lambda = LambdaExpr { name, param, body, span };
                 self.mk(range, ExprKind::Lambda(Arc::new(lambda)))
             }
             None => self.error_expr(range),
@@ -902,18 +805,11 @@ impl Lowerer {
 
     /// The value of a string literal without interpolation.
     fn static_string(&mut self, s: &ast::Str) -> Option<Vec<u8>> {
-        if s.syntax()
-            .children()
-            .any(|n| n.kind() == SyntaxKind::NODE_INTERPOL)
-        {
+        if s.syntax().children().any(|n| n.kind() == SyntaxKind::NODE_INTERPOL) {
             return None;
         }
         let multiline = s.syntax().first_token().is_some_and(|t| t.text() == "''");
-        let parts = if multiline {
-            self.indented_parts(s)
-        } else {
-            self.plain_parts(s)
-        };
+        let parts = if multiline { self.indented_parts(s) } else { self.plain_parts(s) };
         match parts.as_slice() {
             [] => Some(Vec::new()),
             [StrPart::Lit(l)] => Some(l.to_vec()),
@@ -943,12 +839,7 @@ impl Lowerer {
         }
     }
 
-    fn add_entries(
-        &mut self,
-        set: &mut PendingSet,
-        entries: impl Iterator<Item = ast::Entry>,
-        _range: TextRange,
-    ) {
+    fn add_entries(&mut self, set: &mut PendingSet, entries: impl Iterator<Item = ast::Entry>, _range: TextRange) {
         for entry in entries {
             match entry {
                 ast::Entry::AttrpathValue(apv) => {
@@ -960,8 +851,7 @@ impl Lowerer {
                     let value = match apv.value() {
                         Some(v) => self.pending_value(v),
                         None => PendingValue::Syntax(ast::Expr::Error(
-                            ast::Error::cast(SyntaxNode::new_root(error_green()))
-                                .expect("error node"),
+                            ast::Error::cast(SyntaxNode::new_root(error_green())).expect("error node"),
                         )),
                     };
                     self.add_path(set, names, value);
@@ -972,8 +862,7 @@ impl Lowerer {
                         match f.expr() {
                             Some(e) => set.inherit_from.push(e),
                             None => set.inherit_from.push(ast::Expr::Error(
-                                ast::Error::cast(SyntaxNode::new_root(error_green()))
-                                    .expect("error node"),
+                                ast::Error::cast(SyntaxNode::new_root(error_green())).expect("error node"),
                             )),
                         }
                         idx
@@ -1018,10 +907,7 @@ impl Lowerer {
                                 self.diag(
                                     range,
                                     DiagnosticKind::DuplicateAttribute,
-                                    format!(
-                                        "attribute '{}' already defined at {prev}",
-                                        show_path(&shown)
-                                    ),
+                                    format!("attribute '{}' already defined at {prev}", show_path(&shown)),
                                 );
                                 return;
                             }
@@ -1029,13 +915,8 @@ impl Lowerer {
                         }
                         None => {
                             cur.index.insert(sym, cur.statics.len());
-                            cur.statics.push((
-                                sym,
-                                PendingAttr {
-                                    range,
-                                    value: PendingValue::Set(PendingSet::new(false)),
-                                },
-                            ));
+                            cur.statics
+                                .push((sym, PendingAttr { range, value: PendingValue::Set(PendingSet::new(false)) }));
                             cur.statics.len() - 1
                         }
                     };
@@ -1045,8 +926,7 @@ impl Lowerer {
                     cur = next;
                 }
                 Some(PathName::Dynamic(e, range)) => {
-                    cur.dynamics
-                        .push((e, PendingValue::Set(PendingSet::new(false)), range));
+                    cur.dynamics.push((e, PendingValue::Set(PendingSet::new(false)), range));
                     let Some((_, PendingValue::Set(next), _)) = cur.dynamics.last_mut() else {
                         return;
                     };
@@ -1090,9 +970,7 @@ impl Lowerer {
                 target.inherit_from.extend(new.inherit_from);
                 for (name, attr) in new.statics {
                     let v = match attr.value {
-                        PendingValue::InheritFrom(idx, s, r) => {
-                            PendingValue::InheritFrom(idx + offset, s, r)
-                        }
+                        PendingValue::InheritFrom(idx, s, r) => PendingValue::InheritFrom(idx + offset, s, r),
                         other => other,
                     };
                     path.push(name);
@@ -1126,13 +1004,10 @@ impl Lowerer {
                 // binding's name range is used for positions instead.
                 (BindingValue::Expr(self.lower_pending_at(s, None)), None)
             }
-            PendingValue::Inherit(sym, range) => (
-                BindingValue::Inherit(self.var_expr(sym, range, skip_for_inherit)),
-                Some(range),
-            ),
-            PendingValue::InheritFrom(idx, _, range) => {
-                (BindingValue::InheritFrom { source: idx }, Some(range))
+            PendingValue::Inherit(sym, range) => {
+                (BindingValue::Inherit(self.var_expr(sym, range, skip_for_inherit)), Some(range))
             }
+            PendingValue::InheritFrom(idx, _, range) => (BindingValue::InheritFrom { source: idx }, Some(range)),
         }
     }
 
@@ -1141,30 +1016,18 @@ impl Lowerer {
     }
 
     fn lower_pending_at(&mut self, set: PendingSet, range: Option<TextRange>) -> ExprRef {
-        let range = range
-            .or_else(|| set.statics.first().map(|(_, a)| a.range))
-            .unwrap_or_default();
+        let range = range.or_else(|| set.statics.first().map(|(_, a)| a.range)).unwrap_or_default();
         let rec = set.rec;
         if rec {
-            let names = set
-                .statics
-                .iter()
-                .enumerate()
-                .map(|(i, (s, _))| (*s, i as u32))
-                .collect();
+            let names = set.statics.iter().enumerate().map(|(i, (s, _))| (*s, i as u32)).collect();
             self.scopes.push(Scope::Frame(names));
         }
-        let inherit_from: Vec<ExprRef> =
-            set.inherit_from.into_iter().map(|e| self.expr(e)).collect();
+        let inherit_from: Vec<ExprRef> = set.inherit_from.into_iter().map(|e| self.expr(e)).collect();
         let skip = rec as usize;
         let mut statics = Vec::with_capacity(set.statics.len());
         for (name, attr) in set.statics {
             let (value, _) = self.lower_value(name, attr.value, skip);
-            statics.push(Binding {
-                name,
-                span: self.span(attr.range),
-                value,
-            });
+            statics.push(Binding { name, span: self.span(attr.range), value });
         }
         let mut dynamics = Vec::with_capacity(set.dynamics.len());
         for (name_expr, value, r) in set.dynamics {
@@ -1174,62 +1037,31 @@ impl Lowerer {
                 PendingValue::Set(s) => self.lower_pending_at(s, Some(r)),
                 _ => self.error_expr(r),
             };
-            dynamics.push(DynamicAttr {
-                name,
-                value,
-                span: self.span(r),
-            });
+            dynamics.push(DynamicAttr { name, value, span: self.span(r) });
         }
         if rec {
             self.scopes.pop();
         }
-        let attrs = AttrsExpr {
-            rec,
-            inherit_from: inherit_from.into(),
-            statics: statics.into(),
-            dynamics: dynamics.into(),
-        };
+        let attrs =
+            AttrsExpr { rec, inherit_from: inherit_from.into(), statics: statics.into(), dynamics: dynamics.into() };
         self.mk(range, ExprKind::Attrs(Arc::new(attrs)))
     }
 
-    fn lower_let(
-        &mut self,
-        set: PendingSet,
-        body: impl FnOnce(&mut Self) -> ExprRef,
-        range: TextRange,
-    ) -> ExprRef {
+    fn lower_let(&mut self, set: PendingSet, body: impl FnOnce(&mut Self) -> ExprRef, range: TextRange) -> ExprRef {
         for (_, _, r) in &set.dynamics {
-            self.diag(
-                *r,
-                DiagnosticKind::DynamicNotAllowed,
-                "dynamic attributes not allowed in let".into(),
-            );
+            self.diag(*r, DiagnosticKind::DynamicNotAllowed, "dynamic attributes not allowed in let".into());
         }
-        let names = set
-            .statics
-            .iter()
-            .enumerate()
-            .map(|(i, (s, _))| (*s, i as u32))
-            .collect();
+        let names = set.statics.iter().enumerate().map(|(i, (s, _))| (*s, i as u32)).collect();
         self.scopes.push(Scope::Frame(names));
-        let inherit_from: Vec<ExprRef> =
-            set.inherit_from.into_iter().map(|e| self.expr(e)).collect();
+        let inherit_from: Vec<ExprRef> = set.inherit_from.into_iter().map(|e| self.expr(e)).collect();
         let mut bindings = Vec::with_capacity(set.statics.len());
         for (name, attr) in set.statics {
             let (value, _) = self.lower_value(name, attr.value, 1);
-            bindings.push(Binding {
-                name,
-                span: self.span(attr.range),
-                value,
-            });
+            bindings.push(Binding { name, span: self.span(attr.range), value });
         }
         let body = body(self);
         self.scopes.pop();
-        let let_expr = LetExpr {
-            inherit_from: inherit_from.into(),
-            bindings: bindings.into(),
-            body,
-        };
+        let let_expr = LetExpr { inherit_from: inherit_from.into(), bindings: bindings.into(), body };
         self.mk(range, ExprKind::Let(Arc::new(let_expr)))
     }
 }
@@ -1249,6 +1081,7 @@ fn push_lit(parts: &mut Vec<StrPart>, bytes: Vec<u8>) {
     if bytes.is_empty() {
         return;
     }
+    let bytes = crate::source::restore_raw_bytes(bytes);
     if let Some(StrPart::Lit(prev)) = parts.last_mut() {
         let mut joined = prev.to_vec();
         joined.extend_from_slice(&bytes);
@@ -1367,11 +1200,7 @@ pub fn canon_path(p: &str) -> String {
             Component::Normal(s) => out.push(s.to_str().unwrap_or("")),
         }
     }
-    if out.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{}", out.join("/"))
-    }
+    if out.is_empty() { "/".to_string() } else { format!("/{}", out.join("/")) }
 }
 
 #[cfg(test)]

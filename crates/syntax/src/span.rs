@@ -41,15 +41,9 @@ impl Origin {
     /// The directory relative paths in this source resolve against.
     pub fn base_dir(&self) -> PathBuf {
         match self {
-            Origin::Path(p) => p
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("/")),
+            Origin::Path(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/")),
             Origin::String(d) | Origin::Stdin(d) => d.clone(),
-            Origin::Builtin(p) => Path::new(p)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
+            Origin::Builtin(p) => Path::new(p).parent().map(Path::to_path_buf).unwrap_or_default(),
         }
     }
 
@@ -88,11 +82,7 @@ impl SourceInfo {
         let Some(&start) = self.line_starts.get(i) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(i + 1)
-            .map(|&e| e as usize)
-            .unwrap_or(self.text.len());
+        let end = self.line_starts.get(i + 1).map(|&e| e as usize).unwrap_or(self.text.len());
         self.text[start as usize..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -102,23 +92,14 @@ struct Registry {
     by_key: FxHashMap<(Origin, Arc<str>), FileId>,
 }
 
-static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
-    RwLock::new(Registry {
-        files: Vec::new(),
-        by_key: FxHashMap::default(),
-    })
-});
+static REGISTRY: LazyLock<RwLock<Registry>> =
+    LazyLock::new(|| RwLock::new(Registry { files: Vec::new(), by_key: FxHashMap::default() }));
 
 impl FileId {
     /// Registers a source text (or finds the existing registration).
     pub fn register(origin: Origin, text: Arc<str>) -> FileId {
         let key = (origin, text);
-        if let Some(id) = REGISTRY
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_key
-            .get(&key)
-        {
+        if let Some(id) = REGISTRY.read().unwrap_or_else(|e| e.into_inner()).by_key.get(&key) {
             return *id;
         }
         let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
@@ -126,19 +107,9 @@ impl FileId {
             return *id;
         }
         let mut line_starts = vec![0u32];
-        line_starts.extend(
-            key.1
-                .bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
+        line_starts.extend(key.1.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
         let id = FileId(reg.files.len() as u32);
-        reg.files.push(Arc::new(SourceInfo {
-            origin: key.0.clone(),
-            text: key.1.clone(),
-            line_starts,
-        }));
+        reg.files.push(Arc::new(SourceInfo { origin: key.0.clone(), text: key.1.clone(), line_starts }));
         reg.by_key.insert(key, id);
         id
     }
@@ -163,22 +134,14 @@ pub struct Span {
 impl Span {
     /// A span covering `range` in `file`.
     pub fn new(file: FileId, range: rowan::TextRange) -> Span {
-        Span {
-            file,
-            start: range.start().into(),
-            end: range.end().into(),
-        }
+        Span { file, start: range.start().into(), end: range.end().into() }
     }
 
     /// `(file, line, column)` of the start, 1-based.
     pub fn position(self) -> Position {
         let info = self.file.info();
         let (line, column) = info.line_col(self.start);
-        Position {
-            origin: info.origin.clone(),
-            line,
-            column,
-        }
+        Position { origin: info.origin.clone(), line, column }
     }
 }
 

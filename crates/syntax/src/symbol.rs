@@ -64,11 +64,7 @@ impl PartialOrd for Symbol {
 }
 impl Ord for Symbol {
     fn cmp(&self, other: &Self) -> Ordering {
-        if self == other {
-            Ordering::Equal
-        } else {
-            self.0[..].cmp(&other.0[..])
-        }
+        if self == other { Ordering::Equal } else { self.0[..].cmp(&other.0[..]) }
     }
 }
 

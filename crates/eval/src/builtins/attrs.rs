@@ -11,90 +11,35 @@ use crate::eval::{Evaluator, SYMS, missing_attr};
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "attrNames",
-        arity: 1,
-        func: attr_names,
-    },
-    PrimOp {
-        name: "attrValues",
-        arity: 1,
-        func: attr_values,
-    },
-    PrimOp {
-        name: "getAttr",
-        arity: 2,
-        func: get_attr,
-    },
-    PrimOp {
-        name: "hasAttr",
-        arity: 2,
-        func: has_attr,
-    },
-    PrimOp {
-        name: "removeAttrs",
-        arity: 2,
-        func: remove_attrs,
-    },
-    PrimOp {
-        name: "listToAttrs",
-        arity: 1,
-        func: list_to_attrs,
-    },
-    PrimOp {
-        name: "mapAttrs",
-        arity: 2,
-        func: map_attrs,
-    },
-    PrimOp {
-        name: "intersectAttrs",
-        arity: 2,
-        func: intersect_attrs,
-    },
-    PrimOp {
-        name: "catAttrs",
-        arity: 2,
-        func: cat_attrs,
-    },
-    PrimOp {
-        name: "zipAttrsWith",
-        arity: 2,
-        func: zip_attrs_with,
-    },
-    PrimOp {
-        name: "functionArgs",
-        arity: 1,
-        func: function_args,
-    },
-    PrimOp {
-        name: "unsafeGetAttrPos",
-        arity: 2,
-        func: unsafe_get_attr_pos,
-    },
+    PrimOp { name: "attrNames", arity: 1, func: attr_names },
+    PrimOp { name: "attrValues", arity: 1, func: attr_values },
+    PrimOp { name: "getAttr", arity: 2, func: get_attr },
+    PrimOp { name: "hasAttr", arity: 2, func: has_attr },
+    PrimOp { name: "removeAttrs", arity: 2, func: remove_attrs },
+    PrimOp { name: "listToAttrs", arity: 1, func: list_to_attrs },
+    PrimOp { name: "mapAttrs", arity: 2, func: map_attrs },
+    PrimOp { name: "intersectAttrs", arity: 2, func: intersect_attrs },
+    PrimOp { name: "catAttrs", arity: 2, func: cat_attrs },
+    PrimOp { name: "zipAttrsWith", arity: 2, func: zip_attrs_with },
+    PrimOp { name: "functionArgs", arity: 1, func: function_args },
+    PrimOp { name: "unsafeGetAttrPos", arity: 2, func: unsafe_get_attr_pos },
 ];
 
 fn attrs_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResult<Rc<Attrs>> {
-    ev.expect_attrs(v)
-        .map_err(|e| e.context(arg_ctx(which, name), None))
+    ev.expect_attrs(v).map_err(|e| e.context(arg_ctx(which, name), None))
 }
 
 fn string_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResult<NixString> {
-    ev.expect_string(v)
-        .map_err(|e| e.context(arg_ctx(which, name), None))
+    ev.expect_string(v).map_err(|e| e.context(arg_ctx(which, name), None))
 }
 
 fn list_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResult<List> {
-    ev.expect_list(v)
-        .map_err(|e| e.context(arg_ctx(which, name), None))
+    ev.expect_list(v).map_err(|e| e.context(arg_ctx(which, name), None))
 }
 
 fn attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let a = attrs_arg(ev, &args[0], "argument", "attrNames")?;
-    Ok(Value::list(
-        a.iter()
-            .map(|x| Value::String(NixString::new(x.name.as_bytes().to_vec())))
-            .collect(),
-    ))
+    Ok(Value::list(a.iter().map(|x| Value::String(NixString::new(x.name.as_bytes().to_vec()))).collect()))
 }
 
 fn attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -118,9 +63,7 @@ fn get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
 fn has_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let name = string_arg(ev, &args[0], "first", "hasAttr")?;
     let a = attrs_arg(ev, &args[1], "second", "hasAttr")?;
-    Ok(Value::Bool(
-        a.get(Symbol::from_bytes(name.as_bytes())).is_some(),
-    ))
+    Ok(Value::Bool(a.get(Symbol::from_bytes(name.as_bytes())).is_some()))
 }
 
 fn remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -129,21 +72,14 @@ fn remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     let mut remove = Vec::with_capacity(names.len());
     for n in names.iter() {
         let s = ev.expect_string(n).map_err(|e| {
-            e.context(
-                "while evaluating the values of the second argument passed to builtins.removeAttrs",
-                None,
-            )
+            e.context("while evaluating the values of the second argument passed to builtins.removeAttrs", None)
         })?;
         remove.push(Symbol::from_bytes(s.as_bytes()));
     }
     if remove.iter().all(|r| a.get(*r).is_none()) {
         return Ok(Value::Attrs(a));
     }
-    let kept: Vec<Attr> = a
-        .iter()
-        .filter(|x| !remove.contains(&x.name))
-        .cloned()
-        .collect();
+    let kept: Vec<Attr> = a.iter().filter(|x| !remove.contains(&x.name)).cloned().collect();
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(kept))))
 }
 
@@ -154,30 +90,28 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
     let mut seen: FxHashMap<Symbol, ()> = FxHashMap::default();
     let s = &*SYMS;
     for item in list.iter() {
-        let a = ev.expect_attrs(item).map_err(|e| {
+        let a = ev
+            .expect_attrs(item)
+            .map_err(|e| e.context("while evaluating an element of the list passed to builtins.listToAttrs", None))?;
+        let name_v = a
+            .get(s.name)
+            .cloned()
+            .ok_or_else(|| missing_attr(s.name, &a).context("in a {name=...; value=...;} pair", None))?;
+        let name = ev.expect_string(&name_v).map_err(|e| {
             e.context(
-                "while evaluating an element of the list passed to builtins.listToAttrs",
+                "while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs",
                 None,
             )
-        })?;
-        let name_v = a.get(s.name).cloned().ok_or_else(|| {
-            missing_attr(s.name, &a).context("in a {name=...; value=...;} pair", None)
-        })?;
-        let name = ev.expect_string(&name_v).map_err(|e| {
-            e.context("while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs", None)
         })?;
         let sym = Symbol::from_bytes(name.as_bytes());
         if seen.insert(sym, ()).is_some() {
             continue;
         }
-        let attr_value = a.get_attr(s.value).cloned().ok_or_else(|| {
-            missing_attr(s.value, &a).context("in a {name=...; value=...;} pair", None)
-        })?;
-        entries.push(Attr {
-            name: sym,
-            value: attr_value.value,
-            pos: attr_value.pos,
-        });
+        let attr_value = a
+            .get_attr(s.value)
+            .cloned()
+            .ok_or_else(|| missing_attr(s.value, &a).context("in a {name=...; value=...;} pair", None))?;
+        entries.push(Attr { name: sym, value: attr_value.value, pos: attr_value.pos });
     }
     entries.sort_unstable_by(|x, y| x.name.cmp(&y.name));
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
@@ -191,11 +125,7 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
         .map(|x| {
             let name = Value::String(NixString::new(x.name.as_bytes().to_vec()));
             let partial = Value::lazy_apply(f.clone(), name, span);
-            Attr {
-                name: x.name,
-                value: Value::lazy_apply(partial, x.value.clone(), span),
-                pos: x.pos,
-            }
+            Attr { name: x.name, value: Value::lazy_apply(partial, x.value.clone(), span), pos: x.pos }
         })
         .collect();
     let _ = ev;
@@ -205,11 +135,7 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
 fn intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let a = attrs_arg(ev, &args[0], "first", "intersectAttrs")?;
     let b = attrs_arg(ev, &args[1], "second", "intersectAttrs")?;
-    let kept: Vec<Attr> = b
-        .iter()
-        .filter(|x| a.get(x.name).is_some())
-        .cloned()
-        .collect();
+    let kept: Vec<Attr> = b.iter().filter(|x| a.get(x.name).is_some()).cloned().collect();
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(kept))))
 }
 
@@ -219,9 +145,9 @@ fn cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let list = list_arg(ev, &args[1], "second", "catAttrs")?;
     let mut out = Vec::new();
     for item in list.iter() {
-        let a = ev
-            .expect_attrs(item)
-            .map_err(|e| e.context("while evaluating an element in the list passed as second argument to builtins.catAttrs", None))?;
+        let a = ev.expect_attrs(item).map_err(|e| {
+            e.context("while evaluating an element in the list passed as second argument to builtins.catAttrs", None)
+        })?;
         if let Some(v) = a.get(sym) {
             out.push(v.clone());
         }
@@ -251,15 +177,8 @@ fn zip_attrs_with(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
     let mut entries: Vec<Attr> = Vec::with_capacity(order.len());
     for name in order {
         let values = groups.remove(&name).unwrap_or_default();
-        let partial = Value::lazy_apply(
-            f.clone(),
-            Value::String(NixString::new(name.as_bytes().to_vec())),
-            span,
-        );
-        entries.push(Attr::new(
-            name,
-            Value::lazy_apply(partial, Value::list(values), span),
-        ));
+        let partial = Value::lazy_apply(f.clone(), Value::String(NixString::new(name.as_bytes().to_vec())), span);
+        entries.push(Attr::new(name, Value::lazy_apply(partial, Value::list(values), span)));
     }
     entries.sort_unstable_by(|x, y| x.name.cmp(&y.name));
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
@@ -273,22 +192,15 @@ fn function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
             dendrite_syntax::ir::Param::Formals { formals, .. } => {
                 let entries = formals
                     .iter()
-                    .map(|fm| Attr {
-                        name: fm.name,
-                        value: Value::Bool(fm.default.is_some()),
-                        pos: Some(fm.span),
-                    })
+                    .map(|fm| Attr { name: fm.name, value: Value::Bool(fm.default.is_some()), pos: Some(fm.span) })
                     .collect();
                 Ok(Value::attrs(entries))
             }
         },
-        Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_) => {
-            Ok(Value::Attrs(Rc::new(Attrs::empty())))
-        }
-        other => Err(ev.type_error("a function", other).context(
-            "while evaluating the argument passed to builtins.functionArgs",
-            None,
-        )),
+        Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_) => Ok(Value::Attrs(Rc::new(Attrs::empty()))),
+        other => Err(ev
+            .type_error("a function", other)
+            .context("while evaluating the argument passed to builtins.functionArgs", None)),
     }
 }
 

@@ -12,137 +12,36 @@ use crate::eval::{Coerce, Evaluator, SYMS};
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "throw",
-        arity: 1,
-        func: throw,
-    },
-    PrimOp {
-        name: "abort",
-        arity: 1,
-        func: abort,
-    },
-    PrimOp {
-        name: "seq",
-        arity: 2,
-        func: seq,
-    },
-    PrimOp {
-        name: "deepSeq",
-        arity: 2,
-        func: deep_seq,
-    },
-    PrimOp {
-        name: "tryEval",
-        arity: 1,
-        func: try_eval,
-    },
-    PrimOp {
-        name: "trace",
-        arity: 2,
-        func: trace,
-    },
-    PrimOp {
-        name: "traceVerbose",
-        arity: 2,
-        func: trace_verbose,
-    },
-    PrimOp {
-        name: "warn",
-        arity: 2,
-        func: warn,
-    },
-    PrimOp {
-        name: "addErrorContext",
-        arity: 2,
-        func: add_error_context,
-    },
-    PrimOp {
-        name: "break",
-        arity: 1,
-        func: break_,
-    },
-    PrimOp {
-        name: "import",
-        arity: 1,
-        func: import,
-    },
-    PrimOp {
-        name: "scopedImport",
-        arity: 2,
-        func: scoped_import,
-    },
-    PrimOp {
-        name: "getEnv",
-        arity: 1,
-        func: get_env,
-    },
-    PrimOp {
-        name: "findFile",
-        arity: 2,
-        func: find_file,
-    },
-    PrimOp {
-        name: "typeOf",
-        arity: 1,
-        func: type_of,
-    },
-    PrimOp {
-        name: "isAttrs",
-        arity: 1,
-        func: is_attrs,
-    },
-    PrimOp {
-        name: "isBool",
-        arity: 1,
-        func: is_bool,
-    },
-    PrimOp {
-        name: "isFloat",
-        arity: 1,
-        func: is_float,
-    },
-    PrimOp {
-        name: "isFunction",
-        arity: 1,
-        func: is_function,
-    },
-    PrimOp {
-        name: "isInt",
-        arity: 1,
-        func: is_int,
-    },
-    PrimOp {
-        name: "isList",
-        arity: 1,
-        func: is_list,
-    },
-    PrimOp {
-        name: "isNull",
-        arity: 1,
-        func: is_null,
-    },
-    PrimOp {
-        name: "isPath",
-        arity: 1,
-        func: is_path,
-    },
-    PrimOp {
-        name: "isString",
-        arity: 1,
-        func: is_string,
-    },
+    PrimOp { name: "throw", arity: 1, func: throw },
+    PrimOp { name: "abort", arity: 1, func: abort },
+    PrimOp { name: "seq", arity: 2, func: seq },
+    PrimOp { name: "deepSeq", arity: 2, func: deep_seq },
+    PrimOp { name: "tryEval", arity: 1, func: try_eval },
+    PrimOp { name: "trace", arity: 2, func: trace },
+    PrimOp { name: "traceVerbose", arity: 2, func: trace_verbose },
+    PrimOp { name: "warn", arity: 2, func: warn },
+    PrimOp { name: "addErrorContext", arity: 2, func: add_error_context },
+    PrimOp { name: "break", arity: 1, func: break_ },
+    PrimOp { name: "import", arity: 1, func: import },
+    PrimOp { name: "scopedImport", arity: 2, func: scoped_import },
+    PrimOp { name: "getEnv", arity: 1, func: get_env },
+    PrimOp { name: "findFile", arity: 2, func: find_file },
+    PrimOp { name: "typeOf", arity: 1, func: type_of },
+    PrimOp { name: "isAttrs", arity: 1, func: is_attrs },
+    PrimOp { name: "isBool", arity: 1, func: is_bool },
+    PrimOp { name: "isFloat", arity: 1, func: is_float },
+    PrimOp { name: "isFunction", arity: 1, func: is_function },
+    PrimOp { name: "isInt", arity: 1, func: is_int },
+    PrimOp { name: "isList", arity: 1, func: is_list },
+    PrimOp { name: "isNull", arity: 1, func: is_null },
+    PrimOp { name: "isPath", arity: 1, func: is_path },
+    PrimOp { name: "isString", arity: 1, func: is_string },
 ];
 
 fn message_arg(ev: &mut Evaluator, v: &Value, span: Span, name: &str) -> EvalResult<String> {
     let s = ev
         .coerce_to_string(v, Coerce::TO_STRING, span)
-        .map_err(|e| {
-            e.context(
-                format!("while evaluating the error message passed to builtins.{name}"),
-                None,
-            )
-        })?;
+        .map_err(|e| e.context(format!("while evaluating the error message passed to builtins.{name}"), None))?;
     Ok(s.to_str_lossy().into_owned())
 }
 
@@ -153,11 +52,7 @@ fn throw(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
 
 fn abort(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let msg = message_arg(ev, &args[0], span, "abort")?;
-    Err(EvalError::at(
-        ErrorKind::Abort,
-        format!("evaluation aborted with the following error message: '{msg}'"),
-        span,
-    ))
+    Err(EvalError::at(ErrorKind::Abort, format!("evaluation aborted with the following error message: '{msg}'"), span))
 }
 
 fn seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -173,14 +68,10 @@ fn deep_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
 fn try_eval(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let s = &*SYMS;
     match ev.force(&args[0]) {
-        Ok(v) => Ok(Value::attrs(vec![
-            Attr::new(s.success, Value::Bool(true)),
-            Attr::new(s.value, v),
-        ])),
-        Err(e) if e.is_catchable() => Ok(Value::attrs(vec![
-            Attr::new(s.success, Value::Bool(false)),
-            Attr::new(s.value, Value::Bool(false)),
-        ])),
+        Ok(v) => Ok(Value::attrs(vec![Attr::new(s.success, Value::Bool(true)), Attr::new(s.value, v)])),
+        Err(e) if e.is_catchable() => {
+            Ok(Value::attrs(vec![Attr::new(s.success, Value::Bool(false)), Attr::new(s.value, Value::Bool(false))]))
+        }
         Err(e) => Err(e),
     }
 }
@@ -196,20 +87,13 @@ fn trace(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
 }
 
 fn trace_verbose(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    if ev.settings.trace_verbose {
-        trace(ev, args, span)
-    } else {
-        ev.force(&args[1])
-    }
+    if ev.settings.trace_verbose { trace(ev, args, span) } else { ev.force(&args[1]) }
 }
 
 fn warn(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let msg = ev.expect_string(&args[0]).map_err(|e| {
-        e.context(
-            "while evaluating the first argument; the message passed to builtins.warn",
-            None,
-        )
-    })?;
+    let msg = ev
+        .expect_string(&args[0])
+        .map_err(|e| e.context("while evaluating the first argument; the message passed to builtins.warn", None))?;
     let msg = msg.to_str_lossy().into_owned();
     ev.emit(format!("evaluation warning: {msg}"));
     if ev.settings.abort_on_warn {
@@ -245,10 +129,7 @@ fn import_path(ev: &mut Evaluator, v: &Value, span: Span, name: &str) -> EvalRes
         Value::Path(p) => Ok(PathBuf::from(&**p)),
         Value::String(_) | Value::Attrs(_) => {
             let s = ev.coerce_to_string(&v, Coerce::PLAIN, span).map_err(|e| {
-                e.context(
-                    format!("while evaluating the first argument passed to builtins.{name}"),
-                    None,
-                )
+                e.context(format!("while evaluating the first argument passed to builtins.{name}"), None)
             })?;
             let s = s.to_str_lossy().into_owned();
             if !s.starts_with('/') {
@@ -260,10 +141,10 @@ fn import_path(ev: &mut Evaluator, v: &Value, span: Span, name: &str) -> EvalRes
             }
             Ok(PathBuf::from(s))
         }
-        other => Err(ev.type_error("a path", other).with_span(span).context(
-            format!("while evaluating the first argument passed to builtins.{name}"),
-            None,
-        )),
+        other => Err(ev
+            .type_error("a path", other)
+            .with_span(span)
+            .context(format!("while evaluating the first argument passed to builtins.{name}"), None)),
     }
 }
 
@@ -273,57 +154,37 @@ fn import(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
 }
 
 fn scoped_import(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let scope = ev
-        .expect_attrs(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", "scopedImport"), None))?;
+    let scope = ev.expect_attrs(&args[0]).map_err(|e| e.context(arg_ctx("first", "scopedImport"), None))?;
     let path = import_path(ev, &args[1], span, "scopedImport")?;
     ev.scoped_import(&scope, &path, span)
 }
 
 fn get_env(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = ev
-        .expect_string(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", "getEnv"), None))?;
+    let name = ev.expect_string(&args[0]).map_err(|e| e.context(arg_ctx("first", "getEnv"), None))?;
     if ev.settings.pure_eval {
         return Ok(Value::string(""));
     }
-    let value = std::env::var_os(&*name.to_str_lossy())
-        .map(|v| v.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let value = std::env::var_os(&*name.to_str_lossy()).map(|v| v.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Value::string(value))
 }
 
 fn find_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let search = ev
-        .expect_list(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", "findFile"), None))?;
-    let name = ev
-        .expect_string(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", "findFile"), None))?;
+    let search = ev.expect_list(&args[0]).map_err(|e| e.context(arg_ctx("first", "findFile"), None))?;
+    let name = ev.expect_string(&args[1]).map_err(|e| e.context(arg_ctx("second", "findFile"), None))?;
     let name = name.to_str_lossy().into_owned();
     let s = &*SYMS;
     for entry in search.iter() {
-        let e = ev.expect_attrs(entry).map_err(|e| {
-            e.context(
-                "while evaluating an element of the list passed to builtins.findFile",
-                None,
-            )
-        })?;
+        let e = ev
+            .expect_attrs(entry)
+            .map_err(|e| e.context("while evaluating an element of the list passed to builtins.findFile", None))?;
         let prefix = match e.get(s.prefix) {
             Some(p) => ev.expect_string(&p.clone())?.to_str_lossy().into_owned(),
             None => String::new(),
         };
         let Some(path_v) = e.get(s.path).cloned() else {
-            return Err(EvalError::at(
-                ErrorKind::MissingAttribute,
-                "attribute 'path' missing",
-                span,
-            ));
+            return Err(EvalError::at(ErrorKind::MissingAttribute, "attribute 'path' missing", span));
         };
-        let path = ev
-            .coerce_to_string(&path_v, Coerce::PLAIN, span)?
-            .to_str_lossy()
-            .into_owned();
+        let path = ev.coerce_to_string(&path_v, Coerce::PLAIN, span)?.to_str_lossy().into_owned();
         let rest = if prefix.is_empty() {
             Some(name.as_str())
         } else if name == prefix {
@@ -335,11 +196,12 @@ fn find_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
         if path.contains("://") {
             continue;
         }
-        let candidate = if rest.is_empty() {
+        let base = if Path::new(&path).is_absolute() {
             PathBuf::from(&path)
         } else {
-            Path::new(&path).join(rest)
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(&path)
         };
+        let candidate = if rest.is_empty() { base } else { base.join(rest) };
         if candidate.exists() {
             let c = dendrite_syntax::lower::canon_path(&candidate.to_string_lossy());
             return Ok(Value::Path(Rc::from(c.as_str())));
@@ -347,14 +209,12 @@ fn find_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
     }
     if let Some(rest) = name.strip_prefix("nix/") {
         if let Some(p) = crate::fs::corepkg(rest) {
-            return Ok(Value::Path(Rc::from(p)));
+            return Ok(Value::Path(Rc::from(p.as_str())));
         }
     }
     Err(EvalError::at(
         ErrorKind::Throw,
-        format!(
-            "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
-        ),
+        format!("file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"),
         span,
     ))
 }

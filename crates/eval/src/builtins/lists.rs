@@ -11,107 +11,35 @@ use crate::eval::{Evaluator, SYMS};
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "length",
-        arity: 1,
-        func: length,
-    },
-    PrimOp {
-        name: "head",
-        arity: 1,
-        func: head,
-    },
-    PrimOp {
-        name: "tail",
-        arity: 1,
-        func: tail,
-    },
-    PrimOp {
-        name: "elemAt",
-        arity: 2,
-        func: elem_at,
-    },
-    PrimOp {
-        name: "map",
-        arity: 2,
-        func: map,
-    },
-    PrimOp {
-        name: "filter",
-        arity: 2,
-        func: filter,
-    },
-    PrimOp {
-        name: "foldl'",
-        arity: 3,
-        func: foldl_strict,
-    },
-    PrimOp {
-        name: "genList",
-        arity: 2,
-        func: gen_list,
-    },
-    PrimOp {
-        name: "concatLists",
-        arity: 1,
-        func: concat_lists,
-    },
-    PrimOp {
-        name: "concatMap",
-        arity: 2,
-        func: concat_map,
-    },
-    PrimOp {
-        name: "elem",
-        arity: 2,
-        func: elem,
-    },
-    PrimOp {
-        name: "any",
-        arity: 2,
-        func: any,
-    },
-    PrimOp {
-        name: "all",
-        arity: 2,
-        func: all,
-    },
-    PrimOp {
-        name: "sort",
-        arity: 2,
-        func: sort,
-    },
-    PrimOp {
-        name: "partition",
-        arity: 2,
-        func: partition,
-    },
-    PrimOp {
-        name: "groupBy",
-        arity: 2,
-        func: group_by,
-    },
-    PrimOp {
-        name: "genericClosure",
-        arity: 1,
-        func: generic_closure,
-    },
+    PrimOp { name: "length", arity: 1, func: length },
+    PrimOp { name: "head", arity: 1, func: head },
+    PrimOp { name: "tail", arity: 1, func: tail },
+    PrimOp { name: "elemAt", arity: 2, func: elem_at },
+    PrimOp { name: "map", arity: 2, func: map },
+    PrimOp { name: "filter", arity: 2, func: filter },
+    PrimOp { name: "foldl'", arity: 3, func: foldl_strict },
+    PrimOp { name: "genList", arity: 2, func: gen_list },
+    PrimOp { name: "concatLists", arity: 1, func: concat_lists },
+    PrimOp { name: "concatMap", arity: 2, func: concat_map },
+    PrimOp { name: "elem", arity: 2, func: elem },
+    PrimOp { name: "any", arity: 2, func: any },
+    PrimOp { name: "all", arity: 2, func: all },
+    PrimOp { name: "sort", arity: 2, func: sort },
+    PrimOp { name: "partition", arity: 2, func: partition },
+    PrimOp { name: "groupBy", arity: 2, func: group_by },
+    PrimOp { name: "genericClosure", arity: 1, func: generic_closure },
 ];
 
 fn list_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResult<List> {
-    ev.expect_list(v)
-        .map_err(|e| e.context(arg_ctx(which, name), None))
+    ev.expect_list(v).map_err(|e| e.context(arg_ctx(which, name), None))
 }
 
 fn fn_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResult<Value> {
-    ev.expect_function(v)
-        .map_err(|e| e.context(arg_ctx(which, name), None))
+    ev.expect_function(v).map_err(|e| e.context(arg_ctx(which, name), None))
 }
 
 fn length(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    Ok(Value::Int(
-        list_arg(ev, &args[0], "first", "length")?.len() as i64
-    ))
+    Ok(Value::Int(list_arg(ev, &args[0], "first", "length")?.len() as i64))
 }
 
 fn head(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -121,36 +49,25 @@ fn head(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
             let v = v.clone();
             ev.force(&v)
         }
-        None => Err(EvalError::new(
-            ErrorKind::Eval,
-            "'builtins.head' called on an empty list",
-        )),
+        None => Err(EvalError::new(ErrorKind::Eval, "'builtins.head' called on an empty list")),
     }
 }
 
 fn tail(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let l = list_arg(ev, &args[0], "first", "tail")?;
     if l.is_empty() {
-        return Err(EvalError::new(
-            ErrorKind::Eval,
-            "'builtins.tail' called on an empty list",
-        ));
+        return Err(EvalError::new(ErrorKind::Eval, "'builtins.tail' called on an empty list"));
     }
     Ok(Value::list(l[1..].to_vec()))
 }
 
 fn elem_at(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let l = list_arg(ev, &args[0], "first", "elemAt")?;
-    let i = ev
-        .expect_int(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", "elemAt"), None))?;
+    let i = ev.expect_int(&args[1]).map_err(|e| e.context(arg_ctx("second", "elemAt"), None))?;
     if i < 0 || i as usize >= l.len() {
         return Err(EvalError::new(
             ErrorKind::Eval,
-            format!(
-                "'builtins.elemAt' called with index {i} on a list of size {}",
-                l.len()
-            ),
+            format!("'builtins.elemAt' called with index {i} on a list of size {}", l.len()),
         ));
     }
     let v = l[i as usize].clone();
@@ -163,17 +80,12 @@ fn map(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
         return Ok(Value::List(l));
     }
     let f = fn_arg(ev, &args[0], "first", "map")?;
-    Ok(Value::list(
-        l.iter()
-            .map(|x| Value::lazy_apply(f.clone(), x.clone(), span))
-            .collect(),
-    ))
+    Ok(Value::list(l.iter().map(|x| Value::lazy_apply(f.clone(), x.clone(), span)).collect()))
 }
 
 fn call_bool(ev: &mut Evaluator, f: &Value, x: &Value, span: Span, ctx: &str) -> EvalResult<bool> {
     let r = ev.call(f.clone(), x.clone(), span)?;
-    ev.expect_bool(&r)
-        .map_err(|e| e.context(ctx.to_string(), None))
+    ev.expect_bool(&r).map_err(|e| e.context(ctx.to_string(), None))
 }
 
 fn filter(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
@@ -213,33 +125,21 @@ fn foldl_strict(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Va
 }
 
 fn gen_list(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let n = ev
-        .expect_int(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", "genList"), None))?;
+    let n = ev.expect_int(&args[1]).map_err(|e| e.context(arg_ctx("second", "genList"), None))?;
     if n < 0 {
-        return Err(EvalError::new(
-            ErrorKind::Eval,
-            format!("cannot create list of size {n}"),
-        ));
+        return Err(EvalError::new(ErrorKind::Eval, format!("cannot create list of size {n}")));
     }
     let f = fn_arg(ev, &args[0], "first", "genList")?;
-    Ok(Value::list(
-        (0..n)
-            .map(|i| Value::lazy_apply(f.clone(), Value::Int(i), span))
-            .collect(),
-    ))
+    Ok(Value::list((0..n).map(|i| Value::lazy_apply(f.clone(), Value::Int(i), span)).collect()))
 }
 
 fn concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let l = list_arg(ev, &args[0], "first", "concatLists")?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let inner = ev.expect_list(x).map_err(|e| {
-            e.context(
-                "while evaluating a value of the list passed to builtins.concatLists",
-                None,
-            )
-        })?;
+        let inner = ev
+            .expect_list(x)
+            .map_err(|e| e.context("while evaluating a value of the list passed to builtins.concatLists", None))?;
         out.extend(inner.iter().cloned());
     }
     Ok(Value::list(out))
@@ -252,10 +152,7 @@ fn concat_map(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Valu
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), span)?;
         let inner = ev.expect_list(&r).map_err(|e| {
-            e.context(
-                "while evaluating the return value of the function passed to builtins.concatMap",
-                None,
-            )
+            e.context("while evaluating the return value of the function passed to builtins.concatMap", None)
         })?;
         out.extend(inner.iter().cloned());
     }
@@ -278,13 +175,7 @@ fn any(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let l = list_arg(ev, &args[1], "second", "any")?;
     let f = fn_arg(ev, &args[0], "first", "any")?;
     for x in l.iter() {
-        if call_bool(
-            ev,
-            &f,
-            x,
-            span,
-            "while evaluating the return value of the function passed to builtins.any",
-        )? {
+        if call_bool(ev, &f, x, span, "while evaluating the return value of the function passed to builtins.any")? {
             return Ok(Value::Bool(true));
         }
     }
@@ -295,13 +186,7 @@ fn all(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let l = list_arg(ev, &args[1], "second", "all")?;
     let f = fn_arg(ev, &args[0], "first", "all")?;
     for x in l.iter() {
-        if !call_bool(
-            ev,
-            &f,
-            x,
-            span,
-            "while evaluating the return value of the function passed to builtins.all",
-        )? {
+        if !call_bool(ev, &f, x, span, "while evaluating the return value of the function passed to builtins.all")? {
             return Ok(Value::Bool(false));
         }
     }
@@ -329,8 +214,9 @@ fn sort(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
             ev.call(p, b.clone(), span)
         });
         match r.and_then(|v| {
-            ev.expect_bool(&v)
-                .map_err(|e| e.context("while evaluating the return value of the sorting function passed to builtins.sort", None))
+            ev.expect_bool(&v).map_err(|e| {
+                e.context("while evaluating the return value of the sorting function passed to builtins.sort", None)
+            })
         }) {
             Ok(b) => b,
             Err(e) => {
@@ -408,10 +294,7 @@ fn partition(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
         }
     }
     let s = &*SYMS;
-    Ok(Value::attrs(vec![
-        Attr::new(s.right, Value::list(right)),
-        Attr::new(s.wrong, Value::list(wrong)),
-    ]))
+    Ok(Value::attrs(vec![Attr::new(s.right, Value::list(right)), Attr::new(s.wrong, Value::list(wrong))]))
 }
 
 fn group_by(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
@@ -423,41 +306,26 @@ fn group_by(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value>
         let k = ev.expect_string(&k).map_err(|e| {
             e.context("while evaluating the return value of the grouping function passed to builtins.groupBy", None)
         })?;
-        groups
-            .entry(Symbol::from_bytes(k.as_bytes()))
-            .or_default()
-            .push(x.clone());
+        groups.entry(Symbol::from_bytes(k.as_bytes())).or_default().push(x.clone());
     }
-    Ok(Value::attrs(
-        groups
-            .into_iter()
-            .map(|(k, v)| Attr::new(k, Value::list(v)))
-            .collect(),
-    ))
+    Ok(Value::attrs(groups.into_iter().map(|(k, v)| Attr::new(k, Value::list(v))).collect()))
 }
 
 fn generic_closure(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let s = &*SYMS;
-    let a = ev.expect_attrs(&args[0]).map_err(|e| {
-        e.context(
-            "while evaluating the first argument passed to builtins.genericClosure",
-            None,
-        )
-    })?;
+    let a = ev
+        .expect_attrs(&args[0])
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.genericClosure", None))?;
     let start = a.get(s.start_set).cloned().ok_or_else(|| {
-        EvalError::new(ErrorKind::MissingAttribute, "attribute 'startSet' missing").context(
-            "in the attrset passed as argument to builtins.genericClosure",
-            None,
-        )
+        EvalError::new(ErrorKind::MissingAttribute, "attribute 'startSet' missing")
+            .context("in the attrset passed as argument to builtins.genericClosure", None)
     })?;
     let start = ev.expect_list(&start).map_err(|e| {
         e.context("while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure", None)
     })?;
     let op = a.get(s.operator).cloned().ok_or_else(|| {
-        EvalError::new(ErrorKind::MissingAttribute, "attribute 'operator' missing").context(
-            "in the attrset passed as argument to builtins.genericClosure",
-            None,
-        )
+        EvalError::new(ErrorKind::MissingAttribute, "attribute 'operator' missing")
+            .context("in the attrset passed as argument to builtins.genericClosure", None)
     })?;
     let op = ev.expect_function(&op).map_err(|e| {
         e.context("while evaluating the 'operator' attribute passed as argument to builtins.genericClosure", None)
@@ -467,7 +335,10 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult
     let mut out = Vec::new();
     while let Some(item) = queue.pop_front() {
         let e = ev.expect_attrs(&item).map_err(|e| {
-            e.context("while evaluating one of the elements generated by (or initially passed to) builtins.genericClosure", None)
+            e.context(
+                "while evaluating one of the elements generated by (or initially passed to) builtins.genericClosure",
+                None,
+            )
         })?;
         let key = e.get(s.key).cloned().ok_or_else(|| {
             EvalError::new(ErrorKind::MissingAttribute, "attribute 'key' missing")
@@ -495,19 +366,12 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult
     Ok(Value::list(out))
 }
 
-fn key_less(
-    ev: &mut Evaluator,
-    a: &Value,
-    b: &Value,
-    span: Span,
-) -> EvalResult<std::cmp::Ordering> {
+fn key_less(ev: &mut Evaluator, a: &Value, b: &Value, span: Span) -> EvalResult<std::cmp::Ordering> {
     use std::cmp::Ordering;
     let comparable = matches!(
         (a, b),
-        (
-            Value::Int(_) | Value::Float(_),
-            Value::Int(_) | Value::Float(_)
-        ) | (Value::String(_), Value::String(_))
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_))
+            | (Value::String(_), Value::String(_))
             | (Value::Path(_), Value::Path(_))
             | (Value::List(_), Value::List(_))
     );
@@ -517,10 +381,7 @@ fn key_less(
             format!("cannot compare {} with {}", a.describe(), b.describe()),
             span,
         )
-        .context(
-            "while comparing the `key` attributes of two genericClosure elements",
-            None,
-        ));
+        .context("while comparing the `key` attributes of two genericClosure elements", None));
     }
     if ev.less_than(a, b, span)? {
         Ok(Ordering::Less)

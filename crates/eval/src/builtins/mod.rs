@@ -112,20 +112,14 @@ pub fn base_env(ev: &mut Evaluator) -> Vec<Value> {
     builtins_thunk.set(ThunkState::Done(Value::attrs(entries)));
     ev.globals = globals;
     // `derivation` is Nix code evaluated against the base environment.
-    let idx = GLOBALS
-        .iter()
-        .position(|g| *g == "derivation")
-        .expect("derivation is a global");
+    let idx = GLOBALS.iter().position(|g| *g == "derivation").expect("derivation is a global");
     if let Value::Thunk(t) = &ev.globals[idx] {
         let t = t.clone();
         let origin = Origin::Builtin("<nix/derivation-internal.nix>".into());
         let result = ev.eval_string(DERIVATION_NIX, origin);
         match result {
             Ok(v) => t.set(ThunkState::Done(v)),
-            Err(e) => panic!(
-                "the built-in derivation function does not evaluate: {}",
-                e.message()
-            ),
+            Err(e) => panic!("the built-in derivation function does not evaluate: {}", e.message()),
         }
     }
     std::mem::take(&mut ev.globals)
@@ -133,17 +127,9 @@ pub fn base_env(ev: &mut Evaluator) -> Vec<Value> {
 
 fn missing_primop(name: &'static str) -> &'static PrimOp {
     fn unsupported(_: &mut Evaluator, _: &[Value], span: Span) -> EvalResult<Value> {
-        Err(EvalError::at(
-            ErrorKind::Unsupported,
-            "this builtin is not supported by dendrite",
-            span,
-        ))
+        Err(EvalError::at(ErrorKind::Unsupported, "this builtin is not supported by dendrite", span))
     }
-    Box::leak(Box::new(PrimOp {
-        name: builtins_name(name),
-        arity: 1,
-        func: unsupported,
-    }))
+    Box::leak(Box::new(PrimOp { name: builtins_name(name), arity: 1, func: unsupported }))
 }
 
 /// Helper for builtins: forces an argument, adding Nix's "while evaluating
@@ -154,12 +140,7 @@ pub(crate) fn arg_ctx(which: &str, name: &str) -> String {
 
 /// Makes an attribute set value from name/value pairs.
 pub(crate) fn mk_attrs(pairs: Vec<(&str, Value)>) -> Value {
-    Value::attrs(
-        pairs
-            .into_iter()
-            .map(|(n, v)| Attr::new(Symbol::new(n), v))
-            .collect(),
-    )
+    Value::attrs(pairs.into_iter().map(|(n, v)| Attr::new(Symbol::new(n), v)).collect())
 }
 
 /// A list value from an iterator.

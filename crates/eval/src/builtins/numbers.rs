@@ -9,84 +9,28 @@ use crate::eval::Evaluator;
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "add",
-        arity: 2,
-        func: add,
-    },
-    PrimOp {
-        name: "sub",
-        arity: 2,
-        func: sub,
-    },
-    PrimOp {
-        name: "mul",
-        arity: 2,
-        func: mul,
-    },
-    PrimOp {
-        name: "div",
-        arity: 2,
-        func: div,
-    },
-    PrimOp {
-        name: "lessThan",
-        arity: 2,
-        func: less_than,
-    },
-    PrimOp {
-        name: "bitAnd",
-        arity: 2,
-        func: bit_and,
-    },
-    PrimOp {
-        name: "bitOr",
-        arity: 2,
-        func: bit_or,
-    },
-    PrimOp {
-        name: "bitXor",
-        arity: 2,
-        func: bit_xor,
-    },
-    PrimOp {
-        name: "ceil",
-        arity: 1,
-        func: ceil,
-    },
-    PrimOp {
-        name: "floor",
-        arity: 1,
-        func: floor,
-    },
+    PrimOp { name: "add", arity: 2, func: add },
+    PrimOp { name: "sub", arity: 2, func: sub },
+    PrimOp { name: "mul", arity: 2, func: mul },
+    PrimOp { name: "div", arity: 2, func: div },
+    PrimOp { name: "lessThan", arity: 2, func: less_than },
+    PrimOp { name: "bitAnd", arity: 2, func: bit_and },
+    PrimOp { name: "bitOr", arity: 2, func: bit_or },
+    PrimOp { name: "bitXor", arity: 2, func: bit_xor },
+    PrimOp { name: "ceil", arity: 1, func: ceil },
+    PrimOp { name: "floor", arity: 1, func: floor },
 ];
 
 fn number(ev: &mut Evaluator, v: &Value, ctx: &str) -> EvalResult<Value> {
     match ev.force(v)? {
         n @ (Value::Int(_) | Value::Float(_)) => Ok(n),
-        other => Err(ev
-            .type_error("an integer", &other)
-            .context(ctx.to_string(), None)),
+        other => Err(ev.type_error("an integer", &other).context(ctx.to_string(), None)),
     }
 }
 
-fn binary(
-    ev: &mut Evaluator,
-    args: &[Value],
-    span: Span,
-    op: BinOp,
-    what: &str,
-) -> EvalResult<Value> {
-    let a = number(
-        ev,
-        &args[0],
-        &format!("while evaluating the first argument of the {what}"),
-    )?;
-    let b = number(
-        ev,
-        &args[1],
-        &format!("while evaluating the second argument of the {what}"),
-    )?;
+fn binary(ev: &mut Evaluator, args: &[Value], span: Span, op: BinOp, what: &str) -> EvalResult<Value> {
+    let a = number(ev, &args[0], &format!("while evaluating the first argument of the {what}"))?;
+    let b = number(ev, &args[1], &format!("while evaluating the second argument of the {what}"))?;
     match op {
         BinOp::Add => ev.add(&a, &b, span),
         _ => ev.arith_values(op, &a, &b, span),
@@ -113,12 +57,8 @@ fn less_than(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
 }
 
 fn int_pair(ev: &mut Evaluator, args: &[Value], name: &str) -> EvalResult<(i64, i64)> {
-    let a = ev
-        .expect_int(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", name), None))?;
-    let b = ev
-        .expect_int(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", name), None))?;
+    let a = ev.expect_int(&args[0]).map_err(|e| e.context(arg_ctx("first", name), None))?;
+    let b = ev.expect_int(&args[1]).map_err(|e| e.context(arg_ctx("second", name), None))?;
     Ok((a, b))
 }
 
@@ -145,16 +85,11 @@ fn rounding(ev: &mut Evaluator, v: &Value, name: &str, f: fn(f64) -> f64) -> Eva
                     ErrorKind::Eval,
                     format!("float {x} cannot be converted to an integer without overflow"),
                 )
-                .context(
-                    format!("while evaluating the first argument passed to builtins.{name}"),
-                    None,
-                ));
+                .context(format!("while evaluating the first argument passed to builtins.{name}"), None));
             }
             Ok(Value::Int(r as i64))
         }
-        other => Err(ev
-            .type_error("a float", &other)
-            .context(arg_ctx("first", name), None)),
+        other => Err(ev.type_error("a float", &other).context(arg_ctx("first", name), None)),
     }
 }
 

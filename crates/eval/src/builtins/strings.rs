@@ -10,125 +10,71 @@ use crate::eval::{Coerce, Evaluator, concat_strings};
 use crate::value::*;
 
 pub(crate) const OPS: &[PrimOp] = &[
-    PrimOp {
-        name: "stringLength",
-        arity: 1,
-        func: string_length,
-    },
-    PrimOp {
-        name: "substring",
-        arity: 3,
-        func: substring,
-    },
-    PrimOp {
-        name: "concatStringsSep",
-        arity: 2,
-        func: concat_strings_sep,
-    },
-    PrimOp {
-        name: "replaceStrings",
-        arity: 3,
-        func: replace_strings,
-    },
-    PrimOp {
-        name: "toString",
-        arity: 1,
-        func: to_string,
-    },
-    PrimOp {
-        name: "splitVersion",
-        arity: 1,
-        func: split_version,
-    },
-    PrimOp {
-        name: "compareVersions",
-        arity: 2,
-        func: compare_versions_op,
-    },
-    PrimOp {
-        name: "parseDrvName",
-        arity: 1,
-        func: parse_drv_name,
-    },
-    PrimOp {
-        name: "baseNameOf",
-        arity: 1,
-        func: base_name_of,
-    },
-    PrimOp {
-        name: "dirOf",
-        arity: 1,
-        func: dir_of,
-    },
+    PrimOp { name: "stringLength", arity: 1, func: string_length },
+    PrimOp { name: "substring", arity: 3, func: substring },
+    PrimOp { name: "concatStringsSep", arity: 2, func: concat_strings_sep },
+    PrimOp { name: "replaceStrings", arity: 3, func: replace_strings },
+    PrimOp { name: "toString", arity: 1, func: to_string },
+    PrimOp { name: "splitVersion", arity: 1, func: split_version },
+    PrimOp { name: "compareVersions", arity: 2, func: compare_versions_op },
+    PrimOp { name: "parseDrvName", arity: 1, func: parse_drv_name },
+    PrimOp { name: "baseNameOf", arity: 1, func: base_name_of },
+    PrimOp { name: "dirOf", arity: 1, func: dir_of },
 ];
 
 fn string_length(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let s = ev
         .coerce_to_string(&args[0], Coerce::INTERPOLATE, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the argument passed to builtins.stringLength",
-                None,
-            )
-        })?;
+        .map_err(|e| e.context("while evaluating the argument passed to builtins.stringLength", None))?;
     Ok(Value::Int(s.as_bytes().len() as i64))
 }
 
 fn substring(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let start = ev.expect_int(&args[0]).map_err(|e| {
-        e.context(
-            "while evaluating the first argument (the start offset) passed to builtins.substring",
-            None,
-        )
+        e.context("while evaluating the first argument (the start offset) passed to builtins.substring", None)
     })?;
     if start < 0 {
-        return Err(EvalError::new(
-            ErrorKind::Eval,
-            "negative start position in 'substring'",
-        ));
+        return Err(EvalError::new(ErrorKind::Eval, "negative start position in 'substring'"));
     }
-    let len = ev
-        .expect_int(&args[1])
-        .map_err(|e| e.context("while evaluating the second argument (the substring length) passed to builtins.substring", None))?;
-    let s = ev
-        .coerce_to_string(&args[2], Coerce::INTERPOLATE, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the third argument (the string) passed to builtins.substring",
-                None,
-            )
-        })?;
+    let len = ev.expect_int(&args[1]).map_err(|e| {
+        e.context("while evaluating the second argument (the substring length) passed to builtins.substring", None)
+    })?;
+    let s = ev.coerce_to_string(&args[2], Coerce::INTERPOLATE, span).map_err(|e| {
+        e.context("while evaluating the third argument (the string) passed to builtins.substring", None)
+    })?;
     let bytes = s.as_bytes();
     let start = (start as usize).min(bytes.len());
-    let end = if len < 0 {
-        bytes.len()
-    } else {
-        start.saturating_add(len as usize).min(bytes.len())
-    };
+    let end = if len < 0 { bytes.len() } else { start.saturating_add(len as usize).min(bytes.len()) };
     if start == 0 && end == bytes.len() {
         return Ok(Value::String(s));
     }
     let ctx = s.context().cloned().unwrap_or_default();
-    Ok(Value::String(NixString::with_context(
-        bytes[start..end].to_vec(),
-        ctx,
-    )))
+    Ok(Value::String(NixString::with_context(bytes[start..end].to_vec(), ctx)))
 }
 
 fn concat_strings_sep(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let sep = ev
-        .expect_string(&args[0])
-        .map_err(|e| e.context("while evaluating the first argument (the separator string) passed to builtins.concatStringsSep", None))?;
-    let list = ev
-        .expect_list(&args[1])
-        .map_err(|e| e.context("while evaluating the second argument (the list of strings to concat) passed to builtins.concatStringsSep", None))?;
+    let sep = ev.expect_string(&args[0]).map_err(|e| {
+        e.context(
+            "while evaluating the first argument (the separator string) passed to builtins.concatStringsSep",
+            None,
+        )
+    })?;
+    let list = ev.expect_list(&args[1]).map_err(|e| {
+        e.context(
+            "while evaluating the second argument (the list of strings to concat) passed to builtins.concatStringsSep",
+            None,
+        )
+    })?;
     let mut parts: Vec<NixString> = Vec::with_capacity(list.len() * 2);
     for (i, item) in list.iter().enumerate() {
         if i > 0 {
             parts.push(sep.clone());
         }
         let s = ev.coerce_to_string(item, Coerce::INTERPOLATE, span).map_err(|e| {
-            e.context("while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep", None)
+            e.context(
+                "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep",
+                None,
+            )
         })?;
         parts.push(s);
     }
@@ -136,12 +82,8 @@ fn concat_strings_sep(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalRes
 }
 
 fn replace_strings(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
-    let from = ev
-        .expect_list(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", "replaceStrings"), None))?;
-    let to = ev
-        .expect_list(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", "replaceStrings"), None))?;
+    let from = ev.expect_list(&args[0]).map_err(|e| e.context(arg_ctx("first", "replaceStrings"), None))?;
+    let to = ev.expect_list(&args[1]).map_err(|e| e.context(arg_ctx("second", "replaceStrings"), None))?;
     if from.len() != to.len() {
         return Err(EvalError::new(
             ErrorKind::Eval,
@@ -150,19 +92,11 @@ fn replace_strings(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult
     }
     let s = ev
         .coerce_to_string(&args[2], Coerce::INTERPOLATE, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the third argument passed to builtins.replaceStrings",
-                None,
-            )
-        })?;
+        .map_err(|e| e.context("while evaluating the third argument passed to builtins.replaceStrings", None))?;
     let mut froms: Vec<NixString> = Vec::with_capacity(from.len());
     for f in from.iter() {
         froms.push(ev.expect_string(f).map_err(|e| {
-            e.context(
-                "while evaluating one of the strings to replace passed to builtins.replaceStrings",
-                None,
-            )
+            e.context("while evaluating one of the strings to replace passed to builtins.replaceStrings", None)
         })?);
     }
     let mut tos: Vec<Option<NixString>> = vec![None; to.len()];
@@ -177,7 +111,10 @@ fn replace_strings(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult
             if bytes[p..].starts_with(fb) {
                 if tos[i].is_none() {
                     let t = ev.coerce_to_string(&to[i], Coerce::INTERPOLATE, span).map_err(|e| {
-                        e.context("while evaluating one of the replacement strings passed to builtins.replaceStrings", None)
+                        e.context(
+                            "while evaluating one of the replacement strings passed to builtins.replaceStrings",
+                            None,
+                        )
                     })?;
                     tos[i] = Some(t);
                 }
@@ -211,12 +148,7 @@ fn replace_strings(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult
 fn to_string(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let s = ev
         .coerce_to_string(&args[0], Coerce::TO_STRING, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the first argument passed to builtins.toString",
-                None,
-            )
-        })?;
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.toString", None))?;
     Ok(Value::String(s))
 }
 
@@ -280,12 +212,7 @@ pub fn compare_versions(v1: &[u8], v2: &[u8]) -> i64 {
 fn split_version(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let s = ev
         .coerce_to_string(&args[0], Coerce::INTERPOLATE, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the first argument passed to builtins.splitVersion",
-                None,
-            )
-        })?;
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.splitVersion", None))?;
     let b = s.as_bytes();
     let mut p = 0;
     let mut out = Vec::new();
@@ -300,24 +227,15 @@ fn split_version(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<V
 }
 
 fn compare_versions_op(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let a = ev
-        .expect_string(&args[0])
-        .map_err(|e| e.context(arg_ctx("first", "compareVersions"), None))?;
-    let b = ev
-        .expect_string(&args[1])
-        .map_err(|e| e.context(arg_ctx("second", "compareVersions"), None))?;
+    let a = ev.expect_string(&args[0]).map_err(|e| e.context(arg_ctx("first", "compareVersions"), None))?;
+    let b = ev.expect_string(&args[1]).map_err(|e| e.context(arg_ctx("second", "compareVersions"), None))?;
     Ok(Value::Int(compare_versions(a.as_bytes(), b.as_bytes())))
 }
 
 fn parse_drv_name(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let s = ev
         .coerce_to_string(&args[0], Coerce::INTERPOLATE, span)
-        .map_err(|e| {
-            e.context(
-                "while evaluating the first argument passed to builtins.parseDrvName",
-                None,
-            )
-        })?;
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.parseDrvName", None))?;
     let b = s.as_bytes();
     let mut name = b;
     let mut version: &[u8] = b"";
@@ -336,18 +254,11 @@ fn parse_drv_name(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
 
 fn base_name_of(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let v = ev.force(&args[0])?;
-    let s = ev.coerce_to_string(&v, Coerce::PLAIN, span).map_err(|e| {
-        e.context(
-            "while evaluating the first argument passed to builtins.baseNameOf",
-            None,
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&v, Coerce::PLAIN, span)
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.baseNameOf", None))?;
     let b = s.as_bytes();
-    let trimmed = if b.ends_with(b"/") {
-        &b[..b.len() - 1]
-    } else {
-        b
-    };
+    let trimmed = if b.ends_with(b"/") { &b[..b.len() - 1] } else { b };
     let base = match trimmed.iter().rposition(|&c| c == b'/') {
         Some(i) => &trimmed[i + 1..],
         None => trimmed,
@@ -365,12 +276,9 @@ fn dir_of(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
         };
         return Ok(Value::Path(Rc::from(parent.as_str())));
     }
-    let s = ev.coerce_to_string(&v, Coerce::PLAIN, span).map_err(|e| {
-        e.context(
-            "while evaluating the first argument passed to builtins.dirOf",
-            None,
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&v, Coerce::PLAIN, span)
+        .map_err(|e| e.context("while evaluating the first argument passed to builtins.dirOf", None))?;
     let b = s.as_bytes();
     let dir: &[u8] = match b.iter().rposition(|&c| c == b'/') {
         Some(0) => b"/",
