@@ -8,6 +8,7 @@
 
 mod corpus;
 mod lang;
+mod modules_sh;
 mod util;
 
 use std::process::ExitCode;
@@ -23,7 +24,9 @@ commands:
 options:
   --update-baseline   record the measured counts as the new baseline (lang-suite, modules-sh)
   --verbose           print every test's outcome
-  --only SUBSTRING    run only the language tests whose name contains SUBSTRING";
+  --only SUBSTRING    run only the language tests whose name contains SUBSTRING
+  --mode 0|1          modules-sh: DENDRITE_NATIVE_MODULES value (default 0)
+  --compare-nix       modules-sh: also run it with the system nix-instantiate and report its time";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,7 +36,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("lang-suite") => lang::run(verbose, update, only),
         Some("corpus-smoke") => corpus::run(verbose),
-        Some("modules-sh") => Err("modules-sh is not available yet".to_string()),
+        Some("modules-sh") => {
+            let modes: Vec<&str> = match args.iter().position(|a| a == "--mode").and_then(|i| args.get(i + 1)) {
+                Some(m) => vec![m.as_str()],
+                None => vec!["0"],
+            };
+            modules_sh::run(&modes, update, args.iter().any(|a| a == "--compare-nix"), verbose)
+        }
         Some("test") => test_all(),
         _ => {
             eprintln!("{USAGE}");

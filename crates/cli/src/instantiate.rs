@@ -283,17 +283,14 @@ fn select_path(ev: &mut Evaluator, mut v: Value, path: &str, args: &Rc<Attrs>, s
     for c in components {
         v = auto_call(ev, v, args, span)?;
         v = ev.force(&v)?;
-        if let Ok(i) = c.parse::<usize>() {
-            if let Value::List(l) = &v {
-                let item = l.get(i).cloned().ok_or_else(|| {
-                    EvalError::new(
-                        ErrorKind::Eval,
-                        format!("list index {i} in selection path '{path}' is out of range"),
-                    )
-                })?;
-                v = item;
-                continue;
-            }
+        if let Ok(i) = c.parse::<usize>()
+            && let Value::List(l) = &v
+        {
+            let item = l.get(i).cloned().ok_or_else(|| {
+                EvalError::new(ErrorKind::Eval, format!("list index {i} in selection path '{path}' is out of range"))
+            })?;
+            v = item;
+            continue;
         }
         match &v {
             Value::Attrs(a) => match a.get(Symbol::new(&c)) {

@@ -224,3 +224,6 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

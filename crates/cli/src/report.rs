@@ -14,7 +14,7 @@ pub fn miette_snippet(span: Span, label: &str) -> String {
     let diag = MietteDiagnostic::new(label.clone()).with_labels(vec![LabeledSpan::new(
         Some("here".to_string()),
         span.start as usize,
-        len.max(1).min(text.len().saturating_sub(span.start as usize).max(0)),
+        len.max(1).min(text.len().saturating_sub(span.start as usize)),
     )]);
     let report = miette::Report::new(diag).with_source_code(NamedSource::new(info.origin.display(), text.to_string()));
     let theme = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {

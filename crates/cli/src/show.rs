@@ -66,7 +66,7 @@ fn show(e: &Expr, out: &mut String) {
             }
             out.push_str("{ ");
             let mut statics: Vec<&Binding> = a.statics.iter().collect();
-            statics.sort_by(|x, y| x.name.cmp(&y.name));
+            statics.sort_by_key(|x| x.name);
             for b in statics {
                 binding(b, out);
             }
@@ -94,7 +94,7 @@ fn show(e: &Expr, out: &mut String) {
                 Param::Formals { formals, ellipsis, at } => {
                     out.push_str("{ ");
                     let mut fs: Vec<&Formal> = formals.iter().collect();
-                    fs.sort_by(|a, b| a.name.cmp(&b.name));
+                    fs.sort_by_key(|a| a.name);
                     for (i, f) in fs.iter().enumerate() {
                         if i > 0 {
                             out.push_str(", ");

@@ -238,7 +238,6 @@ impl Evaluator {
             ExprKind::Str(s) => Value::String(NixString::new(s.to_vec())),
             ExprKind::Var(Var::Local { depth, index, .. }) => lookup_slot(env, *depth, *index).clone(),
             ExprKind::Var(Var::Global(g)) => self.globals[*g as usize].clone(),
-            ExprKind::Lambda(l) => Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: env.clone() })),
             _ => Value::Thunk(Thunk::new(ThunkState::Pending(expr.clone(), env.clone()))),
         }
     }
@@ -492,9 +491,6 @@ impl Evaluator {
     ) -> ThunkState {
         match value {
             BindingValue::Expr(e) => match &e.kind {
-                ExprKind::Lambda(l) => {
-                    ThunkState::Done(Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: bind_env.clone() })))
-                }
                 ExprKind::Int(i) => ThunkState::Done(Value::Int(*i)),
                 _ => ThunkState::Pending(e.clone(), bind_env.clone()),
             },
@@ -547,7 +543,7 @@ impl Evaluator {
             }
             env.clone()
         };
-        entries.sort_unstable_by(|x, y| x.name.cmp(&y.name));
+        entries.sort_unstable_by_key(|x| x.name);
         for d in a.dynamics.iter() {
             let name_v = self.eval(&d.name, &bind_env)?;
             let name = match name_v {
@@ -860,7 +856,7 @@ impl Evaluator {
                 if s.has_context() {
                     return Err(EvalError::at(
                         ErrorKind::Eval,
-                        format!("a string that refers to a store path cannot be appended to a path"),
+                        "a string that refers to a store path cannot be appended to a path".to_string(),
                         span,
                     ));
                 }
@@ -992,11 +988,12 @@ impl Evaluator {
                     return Ok(true);
                 }
                 let (a, b) = (a.clone(), b.clone());
-                if self.is_derivation(&a)? && self.is_derivation(&b)? {
-                    if let (Some(x), Some(y)) = (a.get(SYMS.out_path), b.get(SYMS.out_path)) {
-                        let (x, y) = (x.clone(), y.clone());
-                        return self.equal_nested(&x, &y, span);
-                    }
+                if self.is_derivation(&a)?
+                    && self.is_derivation(&b)?
+                    && let (Some(x), Some(y)) = (a.get(SYMS.out_path), b.get(SYMS.out_path))
+                {
+                    let (x, y) = (x.clone(), y.clone());
+                    return self.equal_nested(&x, &y, span);
                 }
                 if a.len() != b.len() {
                     return Ok(false);
@@ -1053,11 +1050,11 @@ impl Evaluator {
                     StrPart::Lit(l) => out.push_str(&String::from_utf8_lossy(l)),
                     StrPart::Expr(e) => {
                         let v = self.eval(e, env)?;
-                        if i == 0 {
-                            if let Value::Path(p) = &v {
-                                out.push_str(p);
-                                continue;
-                            }
+                        if i == 0
+                            && let Value::Path(p) = &v
+                        {
+                            out.push_str(p);
+                            continue;
                         }
                         let s = self.coerce_to_string(&v, Coerce::PLAIN, e.span)?;
                         if s.has_context() {
@@ -1352,7 +1349,12 @@ impl Evaluator {
         self.deep_force_inner(v, &mut seen, 0)
     }
 
-    fn deep_force_inner(&mut self, v: &Value, seen: &mut rustc_hash::FxHashSet<usize>, depth: usize) -> EvalResult<Value> {
+    fn deep_force_inner(
+        &mut self,
+        v: &Value,
+        seen: &mut rustc_hash::FxHashSet<usize>,
+        depth: usize,
+    ) -> EvalResult<Value> {
         self.check_stack()?;
         if depth > self.settings.max_call_depth {
             return Err(EvalError::new(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded"));

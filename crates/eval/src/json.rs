@@ -64,11 +64,24 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) -> EvalResult<()> {
 }
 
 /// Serialises a value as JSON, collecting string context.
-pub fn value_to_json(ev: &mut Evaluator, v: &Value, out: &mut Vec<u8>, ctx: &mut Context, span: Span) -> EvalResult<()> {
+pub fn value_to_json(
+    ev: &mut Evaluator,
+    v: &Value,
+    out: &mut Vec<u8>,
+    ctx: &mut Context,
+    span: Span,
+) -> EvalResult<()> {
     json_inner(ev, v, out, ctx, span, 0)
 }
 
-fn json_inner(ev: &mut Evaluator, v: &Value, out: &mut Vec<u8>, ctx: &mut Context, span: Span, depth: usize) -> EvalResult<()> {
+fn json_inner(
+    ev: &mut Evaluator,
+    v: &Value,
+    out: &mut Vec<u8>,
+    ctx: &mut Context,
+    span: Span,
+    depth: usize,
+) -> EvalResult<()> {
     if depth > ev.settings.max_call_depth {
         return Err(EvalError::at(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded", span));
     }

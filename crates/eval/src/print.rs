@@ -86,7 +86,7 @@ fn ambiguous(v: &Value, out: &mut String, seen: &mut FxHashSet<usize>, via: Opti
             }
             out.push_str("{ ");
             for attr in a.iter() {
-                out.push_str(&attr.name.as_str());
+                attr_name(out, &attr.name.as_str());
                 out.push_str(" = ");
                 ambiguous(&attr.value, out, seen, None);
                 out.push_str("; ");

@@ -244,7 +244,7 @@ impl Attrs {
     /// Builds from arbitrary entries; for duplicate names the last one wins.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
         entries.reverse();
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
         Attrs { entries }
     }
@@ -387,6 +387,9 @@ impl EnvData {
 
 // ------------------------------------------------------------------- thunks
 
+/// A delayed Rust computation.
+pub type LazyFn = Rc<dyn Fn(&mut Evaluator) -> EvalResult<Value>>;
+
 /// What a thunk holds.
 pub enum ThunkState {
     /// Not yet set up (a frame slot whose expression is filled in after the
@@ -399,7 +402,7 @@ pub enum ThunkState {
     /// Attribute `name` of a value (for `inherit (e) name`).
     Select(Value, Symbol, Span),
     /// A Rust computation.
-    Native(Rc<dyn Fn(&mut Evaluator) -> EvalResult<Value>>),
+    Native(LazyFn),
     /// Being evaluated.
     Blackhole,
     /// Evaluated.

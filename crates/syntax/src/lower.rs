@@ -345,9 +345,9 @@ impl Lowerer {
                         if self.is_builtin("__sub") {
                             match &inner.kind {
                                 ExprKind::Int(i) => {
-                                    return self.mk(range, ExprKind::Int(i.wrapping_neg()));
+                                    return self.mk(range, ExprKind::Int(0i64.wrapping_sub(*i)));
                                 }
-                                ExprKind::Float(f) => return self.mk(range, ExprKind::Float(-f)),
+                                ExprKind::Float(f) => return self.mk(range, ExprKind::Float(0.0 - f)),
                                 _ => {}
                             }
                             let zero = self.mk(range, ExprKind::Int(0));
@@ -747,14 +747,15 @@ impl Lowerer {
                 }
                 let at = pat.pat_bind().and_then(|b| b.ident()).map(|i| (ident_symbol(&i), i.syntax().text_range()));
                 if let Some((sym, r)) = at {
-                    if names.contains_key(&sym) {
+                    let slot = entries.len() as u32;
+                    if let std::collections::hash_map::Entry::Vacant(v) = names.entry(sym) {
+                        v.insert(slot);
+                    } else {
                         self.diag(
                             r,
                             DiagnosticKind::DuplicateFormal,
                             format!("duplicate formal function argument '{sym}'"),
                         );
-                    } else {
-                        names.insert(sym, entries.len() as u32);
                     }
                 }
                 self.scopes.push(Scope::Frame(names));

@@ -113,7 +113,7 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
             .ok_or_else(|| missing_attr(s.value, &a).context("in a {name=...; value=...;} pair", None))?;
         entries.push(Attr { name: sym, value: attr_value.value, pos: attr_value.pos });
     }
-    entries.sort_unstable_by(|x, y| x.name.cmp(&y.name));
+    entries.sort_unstable_by_key(|x| x.name);
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
 }
 
@@ -125,7 +125,7 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
         .map(|x| {
             let name = Value::String(NixString::new(x.name.as_bytes().to_vec()));
             let partial = Value::lazy_apply(f.clone(), name, span);
-            Attr { name: x.name, value: Value::lazy_apply(partial, x.value.clone(), span), pos: x.pos }
+            Attr { name: x.name, value: Value::lazy_apply(partial, x.value.clone(), span), pos: None }
         })
         .collect();
     let _ = ev;
@@ -180,7 +180,7 @@ fn zip_attrs_with(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
         let partial = Value::lazy_apply(f.clone(), Value::String(NixString::new(name.as_bytes().to_vec())), span);
         entries.push(Attr::new(name, Value::lazy_apply(partial, Value::list(values), span)));
     }
-    entries.sort_unstable_by(|x, y| x.name.cmp(&y.name));
+    entries.sort_unstable_by_key(|x| x.name);
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
 }
 

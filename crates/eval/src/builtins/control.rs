@@ -207,10 +207,10 @@ fn find_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
             return Ok(Value::Path(Rc::from(c.as_str())));
         }
     }
-    if let Some(rest) = name.strip_prefix("nix/") {
-        if let Some(p) = crate::fs::corepkg(rest) {
-            return Ok(Value::Path(Rc::from(p.as_str())));
-        }
+    if let Some(rest) = name.strip_prefix("nix/")
+        && let Some(p) = crate::fs::corepkg(rest)
+    {
+        return Ok(Value::Path(Rc::from(p.as_str())));
     }
     Err(EvalError::at(
         ErrorKind::Throw,
