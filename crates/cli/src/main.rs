@@ -4,6 +4,7 @@
 //! through a link named `nix-instantiate`, it accepts `nix-instantiate`'s
 //! flags so that upstream test scripts run against it unchanged.
 
+mod alloc;
 mod instantiate;
 mod report;
 mod show;
@@ -226,4 +227,4 @@ fn main() {
 }
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Allocator = alloc::Allocator;

@@ -247,7 +247,7 @@ fn unsafe_discard_string_context(ev: &mut Evaluator, args: &[Value], span: Span)
     if !s.has_context() {
         return Ok(Value::String(s));
     }
-    Ok(Value::String(NixString::new(s.as_bytes().to_vec())))
+    Ok(Value::String(NixString::from_bytes(s.as_bytes())))
 }
 
 fn unsafe_discard_output_dependency(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {

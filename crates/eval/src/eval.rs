@@ -126,14 +126,33 @@ pub struct Evaluator {
     stack_limit: usize,
     /// Messages printed by `trace`/`warn` (kept when `print_traces` is off).
     pub messages: Vec<String>,
-    /// `addErrorContext` nesting, for errors raised while it is active.
+    /// Nesting of Nix function calls (for `max-call-depth`).
     pub(crate) call_depth: usize,
+    builtin_span: Span,
 }
 
-#[inline(never)]
+/// The current stack pointer (approximately, on targets without inline asm).
+#[inline(always)]
 fn approximate_stack_pointer() -> usize {
-    let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sp: usize;
+        // SAFETY: reads the stack pointer register; no memory access.
+        unsafe { std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        sp
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let sp: usize;
+        // SAFETY: reads the stack pointer register; no memory access.
+        unsafe { std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        sp
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let marker = 0u8;
+        std::hint::black_box(&marker) as *const u8 as usize
+    }
 }
 
 impl Evaluator {
@@ -153,10 +172,19 @@ impl Evaluator {
             stack_limit,
             messages: Vec::new(),
             call_depth: 0,
+            builtin_span: {
+                let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
+                Span { file, start: 0, end: 0 }
+            },
         };
         ev.globals = crate::builtins::base_env(&mut ev);
         debug_assert_eq!(ev.globals.len(), GLOBALS.len());
         ev
+    }
+
+    /// The span used for calls made by builtins on their own (no source position).
+    pub fn builtin_span(&self) -> Span {
+        self.builtin_span
     }
 
     /// The `builtins` attribute set.
@@ -211,6 +239,11 @@ impl Evaluator {
                 }
             }
             ThunkState::Select(from, name, span) => self.select_one(from, *name, *span),
+            ThunkState::MapAttr(f, name, value) => {
+                let name = Value::String(NixString::from_bytes(name.as_bytes()));
+                let span = self.builtin_span();
+                self.call_n(f.clone(), &[name, value.clone()], span)
+            }
             ThunkState::Native(f) => f(self),
             _ => unreachable!("thunk state checked above"),
         };
@@ -229,23 +262,23 @@ impl Evaluator {
     /// A lazy value for `expr` in `env`: constants and variables directly,
     /// anything else as a thunk.
     #[inline]
-    pub fn thunk(&mut self, expr: &ExprRef, env: &Env) -> Value {
+    pub fn thunk(&mut self, expr: &Expr, env: &Env) -> Value {
         match &expr.kind {
             ExprKind::Null => Value::Null,
             ExprKind::Bool(b) => Value::Bool(*b),
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
-            ExprKind::Str(s) => Value::String(NixString::new(s.to_vec())),
+            ExprKind::Str(s) => Value::String(NixString::from_bytes(s)),
             ExprKind::Var(Var::Local { depth, index, .. }) => lookup_slot(env, *depth, *index).clone(),
             ExprKind::Var(Var::Global(g)) => self.globals[*g as usize].clone(),
-            _ => Value::Thunk(Thunk::new(ThunkState::Pending(expr.clone(), env.clone()))),
+            _ => Value::Thunk(Thunk::new(ThunkState::Pending(IrPtr::new(expr), env.clone()))),
         }
     }
 
     // ---------------------------------------------------------- evaluation
 
     /// Evaluates an expression to weak head normal form.
-    pub fn eval(&mut self, expr: &ExprRef, env: &Env) -> EvalResult<Value> {
+    pub fn eval(&mut self, expr: &Expr, env: &Env) -> EvalResult<Value> {
         self.check_stack()?;
         let span = expr.span;
         match &expr.kind {
@@ -253,7 +286,7 @@ impl Evaluator {
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::new(s.to_vec()))),
+            ExprKind::Str(s) => Ok(Value::String(NixString::from_bytes(s))),
             ExprKind::Path(p) => self.path_literal(p, span),
             ExprKind::Interpolated { is_path, parts } => self.eval_interpolated(*is_path, parts, env, span),
             ExprKind::Var(v) => self.lookup(v, env, span),
@@ -264,7 +297,7 @@ impl Evaluator {
                 let vals: Vec<Value> = items.iter().map(|i| self.thunk(i, env)).collect();
                 Ok(Value::List(Rc::new(vals)))
             }
-            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure { lambda: l.clone(), env: env.clone() }))),
+            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure { lambda: IrPtr::new(&**l), env: env.clone() }))),
             ExprKind::Call { func, args } => {
                 let mut f = self.eval(func, env)?;
                 for a in args.iter() {
@@ -279,7 +312,8 @@ impl Evaluator {
             }
             ExprKind::With { namespace, body } => {
                 let ns = self.thunk(namespace, env);
-                let env2 = Rc::new(EnvData { parent: Some(env.clone()), slots: Box::new([ns]), is_with: true });
+                let env2 =
+                    Rc::new(EnvData { parent: Some(env.clone()), slots: smallvec::smallvec![ns], is_with: true });
                 self.eval(body, &env2)
             }
             ExprKind::If { cond, then, else_ } => {
@@ -492,10 +526,10 @@ impl Evaluator {
         match value {
             BindingValue::Expr(e) => match &e.kind {
                 ExprKind::Int(i) => ThunkState::Done(Value::Int(*i)),
-                _ => ThunkState::Pending(e.clone(), bind_env.clone()),
+                _ => ThunkState::Pending(IrPtr::new(&**e), bind_env.clone()),
             },
             BindingValue::Inherit(e) => match self.thunk(e, outer) {
-                Value::Thunk(_) | Value::Null => ThunkState::Pending(e.clone(), outer.clone()),
+                Value::Thunk(_) | Value::Null => ThunkState::Pending(IrPtr::new(&**e), outer.clone()),
                 direct => ThunkState::Done(direct),
             },
             BindingValue::InheritFrom { source } => ThunkState::Select(from[*source as usize].clone(), name, span),
@@ -503,7 +537,7 @@ impl Evaluator {
     }
 
     fn let_env(&mut self, l: &LetExpr, env: &Env) -> Env {
-        let slots: Vec<Value> = l.bindings.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
+        let slots: Slots = l.bindings.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
         let env2 = EnvData::new(Some(env.clone()), slots);
         let from: Vec<Value> = l.inherit_from.iter().map(|e| self.thunk(e, &env2)).collect();
         for (i, b) in l.bindings.iter().enumerate() {
@@ -516,9 +550,9 @@ impl Evaluator {
     }
 
     fn eval_attrs(&mut self, a: &AttrsExpr, env: &Env, span: Span) -> EvalResult<Value> {
-        let mut entries: Vec<Attr> = Vec::with_capacity(a.statics.len() + a.dynamics.len());
+        let mut entries: AttrVec = AttrVec::with_capacity(a.statics.len() + a.dynamics.len());
         let bind_env = if a.rec {
-            let slots: Vec<Value> = a.statics.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
+            let slots: Slots = a.statics.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
             let env2 = EnvData::new(Some(env.clone()), slots);
             let from: Vec<Value> = a.inherit_from.iter().map(|e| self.thunk(e, &env2)).collect();
             for (i, b) in a.statics.iter().enumerate() {
@@ -543,7 +577,7 @@ impl Evaluator {
             }
             env.clone()
         };
-        entries.sort_unstable_by_key(|x| x.name);
+        debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name), "lowering sorts static attributes");
         for d in a.dynamics.iter() {
             let name_v = self.eval(&d.name, &bind_env)?;
             let name = match name_v {
@@ -675,7 +709,7 @@ impl Evaluator {
     fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, span: Span) -> EvalResult<Value> {
         let lam = &c.lambda;
         let env2 = match &lam.param {
-            Param::Ident(_) => EnvData::new(Some(c.env.clone()), vec![arg]),
+            Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
             Param::Formals { formals, ellipsis, at } => {
                 let argv = self.force(&arg)?;
                 let Value::Attrs(args) = &argv else {
@@ -684,7 +718,7 @@ impl Evaluator {
                         .with_span(span)
                         .context(format!("while calling {}", lambda_name(lam)), Some(lam.span)));
                 };
-                let mut slots: Vec<Value> = Vec::with_capacity(formals.len() + at.is_some() as usize);
+                let mut slots: Slots = Slots::with_capacity(formals.len() + at.is_some() as usize);
                 let mut pending_defaults: Vec<(usize, ExprRef)> = Vec::new();
                 for (i, f) in formals.iter().enumerate() {
                     match args.get(f.name) {
@@ -735,7 +769,7 @@ impl Evaluator {
                 let env2 = EnvData::new(Some(c.env.clone()), slots);
                 for (i, d) in pending_defaults {
                     if let Value::Thunk(t) = &env2.slots[i] {
-                        t.set(ThunkState::Pending(d, env2.clone()));
+                        t.set(ThunkState::Pending(IrPtr::new(&*d), env2.clone()));
                     }
                 }
                 env2
@@ -1127,7 +1161,10 @@ impl Evaluator {
             }
             Value::Null if how.more => Ok(NixString::from("")),
             Value::Bool(b) if how.more => Ok(NixString::from(if *b { "1" } else { "" })),
-            Value::Int(i) if how.more => Ok(NixString::from(i.to_string())),
+            Value::Int(i) if how.more => {
+                let mut buf = [0u8; 20];
+                Ok(NixString::from_bytes(format_int(*i, &mut buf)))
+            }
             Value::Float(f) if how.more => Ok(NixString::from(format!("{f:.6}"))),
             Value::List(l) if how.more => {
                 let l = l.clone();
@@ -1201,7 +1238,8 @@ impl Evaluator {
     /// Evaluates a lowered file, failing on its static errors.
     pub fn eval_lowered(&mut self, lowered: &dendrite_syntax::LoweredFile) -> EvalResult<Value> {
         self.check_static(lowered)?;
-        let env = EnvData::new(None, Vec::new());
+        retain_lowered(&lowered.lowered);
+        let env = EnvData::new(None, Slots::new());
         self.eval(&lowered.lowered.root, &env)
     }
 
@@ -1278,6 +1316,7 @@ impl Evaluator {
         let names: Vec<Symbol> = scope.iter().map(|a| a.name).collect();
         let lowered = dendrite_syntax::db::lower_with_scope(&self.db, file, &names);
         self.check_static(&lowered)?;
+        retain_lowered(&lowered.lowered);
         let env = EnvData::new(None, scope.iter().map(|a| a.value.clone()).collect());
         self.eval(&lowered.lowered.root, &env)
     }
@@ -1398,6 +1437,25 @@ impl Evaluator {
 }
 
 use std::sync::Arc;
+
+/// Decimal digits of `i` in `buf` (no allocation).
+fn format_int(i: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
 
 #[inline]
 fn lookup_slot(env: &Env, depth: u32, index: u32) -> &Value {

@@ -975,7 +975,7 @@ fn groups_to_list(hay: &[u8], caps: &[Cap]) -> Value {
         caps.iter()
             .map(
                 |&(s, e, matched)| {
-                    if matched { Value::String(NixString::new(hay[s..e].to_vec())) } else { Value::Null }
+                    if matched { Value::String(NixString::from_bytes(&hay[s..e])) } else { Value::Null }
                 },
             )
             .collect(),
@@ -1008,11 +1008,11 @@ fn prim_split(ev: &mut Evaluator, args: &[Value], _span: Span) -> EvalResult<Val
     let mut out = Vec::with_capacity(matches.len() * 2 + 1);
     let mut prev = 0;
     for (start, (end, caps)) in matches {
-        out.push(Value::String(NixString::new(hay[prev..start].to_vec())));
+        out.push(Value::String(NixString::from_bytes(&hay[prev..start])));
         out.push(groups_to_list(hay, &caps));
         prev = end;
     }
-    out.push(Value::String(NixString::new(hay[prev..].to_vec())));
+    out.push(Value::String(NixString::from_bytes(&hay[prev..])));
     Ok(Value::list(out))
 }
 

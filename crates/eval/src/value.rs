@@ -11,7 +11,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use dendrite_syntax::ir::{ExprRef, LambdaExpr};
+use dendrite_syntax::ir::{Expr, LambdaExpr};
+use dendrite_syntax::lower::Lowered;
 use dendrite_syntax::{Span, Symbol};
 
 use crate::error::EvalResult;
@@ -153,21 +154,30 @@ pub type Context = BTreeSet<ContextElem>;
 #[derive(Clone)]
 pub struct NixString(Rc<StrInner>);
 
+/// String bytes; short strings (most attribute names and values) are stored
+/// inline, so a string is a single allocation.
+type StrBytes = smallvec::SmallVec<[u8; 24]>;
+
 struct StrInner {
-    bytes: Box<[u8]>,
+    bytes: StrBytes,
     context: Option<Box<Context>>,
 }
 
 impl NixString {
     /// A string without context.
     pub fn new(bytes: Vec<u8>) -> NixString {
-        NixString(Rc::new(StrInner { bytes: bytes.into_boxed_slice(), context: None }))
+        NixString(Rc::new(StrInner { bytes: StrBytes::from_vec(bytes), context: None }))
+    }
+
+    /// A string without context, copied from a slice.
+    pub fn from_bytes(bytes: &[u8]) -> NixString {
+        NixString(Rc::new(StrInner { bytes: StrBytes::from_slice(bytes), context: None }))
     }
 
     /// A string with context (an empty context is dropped).
     pub fn with_context(bytes: Vec<u8>, context: Context) -> NixString {
         let context = if context.is_empty() { None } else { Some(Box::new(context)) };
-        NixString(Rc::new(StrInner { bytes: bytes.into_boxed_slice(), context }))
+        NixString(Rc::new(StrInner { bytes: StrBytes::from_vec(bytes), context }))
     }
 
     /// The bytes.
@@ -193,7 +203,7 @@ impl NixString {
 
 impl From<&str> for NixString {
     fn from(s: &str) -> Self {
-        NixString::new(s.as_bytes().to_vec())
+        NixString::from_bytes(s.as_bytes())
     }
 }
 
@@ -223,20 +233,25 @@ impl Attr {
     }
 }
 
+/// Attribute storage; sets of one or two attributes (`{ name, value }`
+/// pairs, options' small records) need no second allocation.
+pub type AttrVec = smallvec::SmallVec<[Attr; 2]>;
+
 /// An attribute set: entries sorted by name bytes, names unique.
 #[derive(Clone, Default)]
 pub struct Attrs {
-    entries: Vec<Attr>,
+    entries: AttrVec,
 }
 
 impl Attrs {
     /// The empty set.
     pub fn empty() -> Attrs {
-        Attrs { entries: Vec::new() }
+        Attrs { entries: AttrVec::new() }
     }
 
     /// Builds from entries already sorted by name with no duplicates.
-    pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
+    pub fn from_sorted(entries: impl Into<AttrVec>) -> Attrs {
+        let entries = entries.into();
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
         Attrs { entries }
     }
@@ -246,7 +261,7 @@ impl Attrs {
         entries.reverse();
         entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
-        Attrs { entries }
+        Attrs { entries: AttrVec::from_vec(entries) }
     }
 
     /// Number of attributes.
@@ -284,7 +299,7 @@ impl Attrs {
 
     /// Entries in name order, owned.
     pub fn into_entries(self) -> Vec<Attr> {
-        self.entries
+        self.entries.into_vec()
     }
 
     /// `self // other`.
@@ -295,7 +310,7 @@ impl Attrs {
         if self.is_empty() {
             return other.clone();
         }
-        let mut out = Vec::with_capacity(self.len() + other.len());
+        let mut out = AttrVec::with_capacity(self.len() + other.len());
         let (mut i, mut j) = (0, 0);
         let (a, b) = (&self.entries, &other.entries);
         while i < a.len() && j < b.len() {
@@ -315,8 +330,8 @@ impl Attrs {
                 }
             }
         }
-        out.extend_from_slice(&a[i..]);
-        out.extend_from_slice(&b[j..]);
+        out.extend(a[i..].iter().cloned());
+        out.extend(b[j..].iter().cloned());
         Attrs { entries: out }
     }
 }
@@ -326,7 +341,7 @@ impl Attrs {
 /// A lambda closed over its environment.
 pub struct Closure {
     /// The function literal.
-    pub lambda: Arc<LambdaExpr>,
+    pub lambda: IrPtr<LambdaExpr>,
     /// The environment it was created in.
     pub env: Env,
 }
@@ -363,25 +378,80 @@ pub struct NativeFn {
     pub func: Box<NativeImpl>,
 }
 
+// ------------------------------------------------------------ IR pointers
+
+/// A pointer into a lowered file's expression tree.
+///
+/// Thunks and closures are created by the million; holding `Arc`s into the
+/// tree would cost two atomic operations each. Instead every lowered file
+/// an evaluation thread touches is retained for the life of that thread
+/// ([`retain_lowered`]), and values (which cannot leave their thread) point
+/// into it directly.
+pub struct IrPtr<T>(std::ptr::NonNull<T>);
+
+impl<T> Clone for IrPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for IrPtr<T> {}
+
+impl<T> IrPtr<T> {
+    /// A pointer to a node of a retained lowered file.
+    pub fn new(node: &T) -> IrPtr<T> {
+        IrPtr(std::ptr::NonNull::from(node))
+    }
+}
+
+impl<T> std::ops::Deref for IrPtr<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: nodes belong to lowered files retained by this thread
+        // (`retain_lowered`) until it exits, the trees are immutable, and
+        // `IrPtr` is neither `Send` nor `Sync`.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+thread_local! {
+    static RETAINED: std::cell::RefCell<(Vec<Arc<Lowered>>, rustc_hash::FxHashSet<usize>)> =
+        std::cell::RefCell::new((Vec::new(), rustc_hash::FxHashSet::default()));
+}
+
+/// Keeps a lowered file alive for the rest of this thread, so that
+/// [`IrPtr`]s into it stay valid.
+pub fn retain_lowered(l: &Arc<Lowered>) {
+    RETAINED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.1.insert(Arc::as_ptr(l) as usize) {
+            r.0.push(l.clone());
+        }
+    });
+}
+
 // ------------------------------------------------------------- environments
 
 /// A runtime environment frame.
 pub type Env = Rc<EnvData>;
+
+/// The slots of a frame.
+pub type Slots = smallvec::SmallVec<[Value; 2]>;
 
 /// One frame: slots in the order lowering assigned them.
 pub struct EnvData {
     /// The enclosing frame.
     pub parent: Option<Env>,
     /// The slots (for a `with` frame: one slot holding the namespace).
-    pub slots: Box<[Value]>,
+    /// Small frames (most calls) keep their slots inline: one allocation.
+    pub slots: Slots,
     /// Whether this is a `with` frame.
     pub is_with: bool,
 }
 
 impl EnvData {
     /// A frame with the given slots.
-    pub fn new(parent: Option<Env>, slots: Vec<Value>) -> Env {
-        Rc::new(EnvData { parent, slots: slots.into_boxed_slice(), is_with: false })
+    pub fn new(parent: Option<Env>, slots: Slots) -> Env {
+        Rc::new(EnvData { parent, slots, is_with: false })
     }
 }
 
@@ -396,11 +466,14 @@ pub enum ThunkState {
     /// frame exists).
     Blank,
     /// An expression to evaluate in an environment.
-    Pending(ExprRef, Env),
+    Pending(IrPtr<Expr>, Env),
     /// `f x`, applied lazily.
     Apply(Value, Value, Span),
     /// Attribute `name` of a value (for `inherit (e) name`).
     Select(Value, Symbol, Span),
+    /// `f name value` for one attribute of `builtins.mapAttrs f` (the name
+    /// string is only made if the result is needed).
+    MapAttr(Value, Symbol, Value),
     /// A Rust computation.
     Native(LazyFn),
     /// Being evaluated.

@@ -217,7 +217,7 @@ pub struct AttrsExpr {
     pub rec: bool,
     /// Sources of `inherit (src) ...`, evaluated once in the binding env.
     pub inherit_from: Box<[ExprRef]>,
-    /// Static attributes in definition order (frame slot order if `rec`).
+    /// Static attributes sorted by name (also the frame slot order if `rec`).
     pub statics: Box<[Binding]>,
     /// `${name} = value;` attributes.
     pub dynamics: Box<[DynamicAttr]>,

@@ -39,7 +39,7 @@ fn list_arg(ev: &mut Evaluator, v: &Value, which: &str, name: &str) -> EvalResul
 
 fn attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let a = attrs_arg(ev, &args[0], "argument", "attrNames")?;
-    Ok(Value::list(a.iter().map(|x| Value::String(NixString::new(x.name.as_bytes().to_vec()))).collect()))
+    Ok(Value::list(a.iter().map(|x| Value::String(NixString::from_bytes(x.name.as_bytes()))).collect()))
 }
 
 fn attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -85,10 +85,9 @@ fn remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 
 fn list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let list = list_arg(ev, &args[0], "argument", "listToAttrs")?;
-    // The first occurrence of a name wins.
-    let mut entries: Vec<Attr> = Vec::with_capacity(list.len());
-    let mut seen: FxHashMap<Symbol, ()> = FxHashMap::default();
     let s = &*SYMS;
+    // (name, the pair's `value` attribute, the pair for error messages)
+    let mut found: Vec<(Symbol, Option<Attr>, Rc<Attrs>)> = Vec::with_capacity(list.len());
     for item in list.iter() {
         let a = ev
             .expect_attrs(item)
@@ -104,16 +103,18 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
             )
         })?;
         let sym = Symbol::from_bytes(name.as_bytes());
-        if seen.insert(sym, ()).is_some() {
-            continue;
-        }
-        let attr_value = a
-            .get_attr(s.value)
-            .cloned()
-            .ok_or_else(|| missing_attr(s.value, &a).context("in a {name=...; value=...;} pair", None))?;
-        entries.push(Attr { name: sym, value: attr_value.value, pos: attr_value.pos });
+        found.push((sym, a.get_attr(s.value).cloned(), a));
     }
-    entries.sort_unstable_by_key(|x| x.name);
+    // The first occurrence of a name wins: a stable sort keeps it first.
+    found.sort_by_key(|x| x.0);
+    found.dedup_by_key(|x| x.0);
+    let mut entries: Vec<Attr> = Vec::with_capacity(found.len());
+    for (name, value, pair) in found {
+        let Some(v) = value else {
+            return Err(missing_attr(s.value, &pair).context("in a {name=...; value=...;} pair", None));
+        };
+        entries.push(Attr { name, value: v.value, pos: v.pos });
+    }
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
 }
 
@@ -122,10 +123,10 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
     let f = args[0].clone();
     let entries: Vec<Attr> = a
         .iter()
-        .map(|x| {
-            let name = Value::String(NixString::new(x.name.as_bytes().to_vec()));
-            let partial = Value::lazy_apply(f.clone(), name, span);
-            Attr { name: x.name, value: Value::lazy_apply(partial, x.value.clone(), span), pos: None }
+        .map(|x| Attr {
+            name: x.name,
+            value: Value::Thunk(Thunk::new(ThunkState::MapAttr(f.clone(), x.name, x.value.clone()))),
+            pos: None,
         })
         .collect();
     let _ = ev;
@@ -177,7 +178,7 @@ fn zip_attrs_with(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
     let mut entries: Vec<Attr> = Vec::with_capacity(order.len());
     for name in order {
         let values = groups.remove(&name).unwrap_or_default();
-        let partial = Value::lazy_apply(f.clone(), Value::String(NixString::new(name.as_bytes().to_vec())), span);
+        let partial = Value::lazy_apply(f.clone(), Value::String(NixString::from_bytes(name.as_bytes())), span);
         entries.push(Attr::new(name, Value::lazy_apply(partial, Value::list(values), span)));
     }
     entries.sort_unstable_by_key(|x| x.name);

@@ -221,7 +221,7 @@ fn split_version(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<V
         if c.is_empty() {
             break;
         }
-        out.push(Value::String(NixString::new(c.to_vec())));
+        out.push(Value::String(NixString::from_bytes(c)));
     }
     Ok(Value::list(out))
 }
@@ -247,8 +247,8 @@ fn parse_drv_name(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<
         }
     }
     Ok(mk_attrs(vec![
-        ("name", Value::String(NixString::new(name.to_vec()))),
-        ("version", Value::String(NixString::new(version.to_vec()))),
+        ("name", Value::String(NixString::from_bytes(name))),
+        ("version", Value::String(NixString::from_bytes(version))),
     ]))
 }
 
