@@ -62,5 +62,6 @@ fn test_all() -> Result<(), String> {
     util::run_cargo(&["test", "--workspace", "--release", "--quiet"])?;
     lang::run(false, false, None)?;
     corpus::run(false)?;
+    modules_sh::run(&["0"], false, false, false)?;
     Ok(())
 }

@@ -149,7 +149,10 @@ pub const VALUED_SETTINGS: &[&str] = &[
 
 fn report(ev: &Evaluator, opts: &InstantiateOpts, e: &EvalError) {
     let show_trace = opts.show_trace || ev.settings.show_trace;
-    let text = e.render(show_trace);
+    let mut text = e.render(show_trace);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        text = dendrite_eval::error::strip_ansi(&text);
+    }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{text}");
     if !opts.nix_style_errors

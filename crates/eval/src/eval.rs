@@ -1430,7 +1430,11 @@ impl Evaluator {
     /// Records a trace/warning message.
     pub fn emit(&mut self, msg: String) {
         if self.settings.print_traces {
-            eprintln!("{msg}");
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!("{msg}");
+            } else {
+                eprintln!("{}", crate::error::strip_ansi(&msg));
+            }
         }
         self.messages.push(msg);
     }

@@ -1019,7 +1019,7 @@ impl Lowerer {
     fn lower_pending_at(&mut self, mut set: PendingSet, range: Option<TextRange>) -> ExprRef {
         let range = range.or_else(|| set.statics.first().map(|(_, a)| a.range)).unwrap_or_default();
         // Sorted by name, so the evaluator builds the attribute set without sorting.
-        set.statics.sort_by(|a, b| a.0.cmp(&b.0));
+        set.statics.sort_by_key(|a| a.0);
         let rec = set.rec;
         if rec {
             let names = set.statics.iter().enumerate().map(|(i, (s, _))| (*s, i as u32)).collect();

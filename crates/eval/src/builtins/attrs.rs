@@ -118,7 +118,7 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
     Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
 }
 
-fn map_attrs(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+fn map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let a = attrs_arg(ev, &args[1], "second", "mapAttrs")?;
     let f = args[0].clone();
     let entries: Vec<Attr> = a
