@@ -8,6 +8,7 @@
 
 mod corpus;
 mod lang;
+mod lib_diff;
 mod modules_sh;
 mod util;
 
@@ -20,6 +21,7 @@ commands:
   lang-suite     run ../shared/corpus/nix-lang like upstream lang.sh; compare with the baseline
   corpus-smoke   parse and evaluate every .nix file in ../shared/corpus; fail on panic/crash/hang
   modules-sh     run nixpkgs lib/tests/modules.sh with dendrite as nix-instantiate
+  lib-diff       compare nixpkgs lib functions on generated inputs with the oracle (Nix 2.8)
 
 options:
   --update-baseline   record the measured counts as the new baseline (lang-suite, modules-sh)
@@ -43,6 +45,13 @@ fn main() -> ExitCode {
             };
             modules_sh::run(&modes, update, args.iter().any(|a| a == "--compare-nix"), verbose)
         }
+        Some("lib-diff") => lib_diff::run(8, 0x5eed),
+        Some("lib-diff-functions") => {
+            for f in lib_diff::function_list() {
+                println!("{f}");
+            }
+            Ok(())
+        }
         Some("test") => test_all(),
         _ => {
             eprintln!("{USAGE}");
@@ -63,5 +72,6 @@ fn test_all() -> Result<(), String> {
     lang::run(false, false, None)?;
     corpus::run(false)?;
     modules_sh::run(&["0"], false, false, false)?;
+    lib_diff::run(8, 0x5eed)?;
     Ok(())
 }

@@ -71,6 +71,12 @@ pub struct EvalSettings {
     pub max_call_depth: usize,
     /// Enabled experimental features.
     pub experimental_features: Vec<String>,
+    /// Use dendrite's native module system for `lib.evalModules` and
+    /// `lib.types` (`DENDRITE_NATIVE_MODULES=1`); when off, nixpkgs' own
+    /// `lib/modules.nix` and `lib/types.nix` are evaluated as the Nix code
+    /// they are. The interpreted mode stays available as the reference the
+    /// native one is compared with.
+    pub native_modules: bool,
     /// `$HOME`, for `~/` paths.
     pub home: Option<String>,
     /// `builtins.currentTime`.
@@ -94,6 +100,7 @@ impl Default for EvalSettings {
             lint_short_path_literals: LintLevel::Ignore,
             max_call_depth: 10_000,
             experimental_features: Vec::new(),
+            native_modules: false,
             home: std::env::var("HOME").ok(),
             current_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -116,6 +123,9 @@ impl EvalSettings {
             && !d.is_empty()
         {
             s.store_dir = d;
+        }
+        if let Ok(v) = std::env::var("DENDRITE_NATIVE_MODULES") {
+            s.native_modules = v == "1" || v == "true";
         }
         if std::env::var("NIX_ABORT_ON_WARN").is_ok_and(|v| v == "1" || v == "true") {
             s.abort_on_warn = true;
