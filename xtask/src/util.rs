@@ -16,7 +16,14 @@ pub fn root() -> PathBuf {
 pub fn corpus() -> Result<PathBuf, String> {
     let dir = match std::env::var_os("DENDRITE_CORPUS") {
         Some(d) => PathBuf::from(d),
-        None => root().join("../shared/corpus"),
+        // The corpus sits beside the checkout (`../shared/corpus`); a clone
+        // placed deeper finds it in an ancestor.
+        None => root()
+            .ancestors()
+            .skip(1)
+            .map(|a| a.join("shared/corpus"))
+            .find(|c| c.is_dir())
+            .unwrap_or_else(|| root().join("../shared/corpus")),
     };
     if !dir.is_dir() {
         return Err(format!(
