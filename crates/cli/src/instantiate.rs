@@ -219,6 +219,9 @@ fn run_inner(opts: &InstantiateOpts) -> i32 {
             }
             process_root(&mut ev, opts, root)
         });
+        for (n, pos) in ev.profile_report() {
+            eprintln!("profile: {n:>10} calls  {pos}");
+        }
         if let Err(e) = result {
             report(&ev, opts, &e);
             return 1;

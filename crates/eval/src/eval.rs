@@ -129,6 +129,8 @@ pub struct Evaluator {
     /// Nesting of Nix function calls (for `max-call-depth`).
     pub(crate) call_depth: usize,
     builtin_span: Span,
+    /// Calls per lambda, when profiling (`DENDRITE_PROFILE=1`).
+    pub profile: Option<FxHashMap<Span, u64>>,
 }
 
 /// The current stack pointer (approximately, on targets without inline asm).
@@ -172,6 +174,7 @@ impl Evaluator {
             stack_limit,
             messages: Vec::new(),
             call_depth: 0,
+            profile: std::env::var_os("DENDRITE_PROFILE").map(|_| FxHashMap::default()),
             builtin_span: {
                 let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
                 Span { file, start: 0, end: 0 }
@@ -180,6 +183,25 @@ impl Evaluator {
         ev.globals = crate::builtins::base_env(&mut ev);
         debug_assert_eq!(ev.globals.len(), GLOBALS.len());
         ev
+    }
+
+    /// The most called lambdas, when profiling: `(calls, position)`.
+    pub fn profile_report(&self) -> Vec<(u64, String)> {
+        let mut v: Vec<(u64, String)> = match &self.profile {
+            Some(p) => p.iter().map(|(s, n)| (*n, s.position().to_string())).collect(),
+            None => Vec::new(),
+        };
+        if self.profile.is_some() {
+            let c = COUNTS.with(|c| *c.borrow());
+            v.push((c[0], "(expressions evaluated)".into()));
+            v.push((c[1], "(list literal elements)".into()));
+            v.push((c[2], "(elements copied by ++)".into()));
+            v.push((c[3], "(attributes copied by //)".into()));
+            v.push((p_total(&self.profile), "(lambda calls)".into()));
+        }
+        v.sort_by_key(|b| std::cmp::Reverse(b.0));
+        v.truncate(40);
+        v
     }
 
     /// The span used for calls made by builtins on their own (no source position).
@@ -280,70 +302,110 @@ impl Evaluator {
     /// Evaluates an expression to weak head normal form.
     pub fn eval(&mut self, expr: &Expr, env: &Env) -> EvalResult<Value> {
         self.check_stack()?;
-        let span = expr.span;
-        match &expr.kind {
-            ExprKind::Null => Ok(Value::Null),
-            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
-            ExprKind::Int(i) => Ok(Value::Int(*i)),
-            ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::from_bytes(s))),
-            ExprKind::Path(p) => self.path_literal(p, span),
-            ExprKind::Interpolated { is_path, parts } => self.eval_interpolated(*is_path, parts, env, span),
-            ExprKind::Var(v) => self.lookup(v, env, span),
-            ExprKind::Select { expr: e, path, default } => self.eval_select(e, path, default.as_ref(), env, span),
-            ExprKind::HasAttr { expr: e, path } => self.eval_has_attr(e, path, env),
-            ExprKind::Attrs(a) => self.eval_attrs(a, env, span),
-            ExprKind::List(items) => {
-                let vals: Vec<Value> = items.iter().map(|i| self.thunk(i, env)).collect();
-                Ok(Value::List(Rc::new(vals)))
+        // Bodies in tail position (`let`, `with`, `if`, `assert`) are
+        // evaluated by looping instead of recursing: shallower stacks for
+        // the deep recursions nixpkgs' `lib` performs.
+        let mut expr = expr;
+        let mut owned_env: Option<Env> = None;
+        loop {
+            let env: &Env = owned_env.as_ref().unwrap_or(env);
+            if self.profile.is_some() {
+                COUNTS.with(|c| c.borrow_mut()[0] += 1);
             }
-            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure { lambda: IrPtr::new(&**l), env: env.clone() }))),
-            ExprKind::Call { func, args } => {
-                let mut f = self.eval(func, env)?;
-                for a in args.iter() {
-                    let av = self.thunk(a, env);
-                    f = self.call(f, av, span)?;
+            let span = expr.span;
+            return match &expr.kind {
+                ExprKind::Null => Ok(Value::Null),
+                ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+                ExprKind::Int(i) => Ok(Value::Int(*i)),
+                ExprKind::Float(f) => Ok(Value::Float(*f)),
+                ExprKind::Str(s) => Ok(Value::String(NixString::from_bytes(s))),
+                ExprKind::Path(p) => self.path_literal(p, span),
+                ExprKind::Interpolated { is_path, parts } => self.eval_interpolated(*is_path, parts, env, span),
+                ExprKind::Var(v) => self.lookup(v, env, span),
+                ExprKind::Select { expr: e, path, default } => self.eval_select(e, path, default.as_ref(), env, span),
+                ExprKind::HasAttr { expr: e, path } => self.eval_has_attr(e, path, env),
+                ExprKind::Attrs(a) => self.eval_attrs(a, env, span),
+                ExprKind::List(items) => Ok(self.eval_list(items, env)),
+                ExprKind::Lambda(l) => {
+                    Ok(Value::Lambda(Rc::new(Closure { lambda: IrPtr::new(&**l), env: env.clone() })))
                 }
-                Ok(f)
-            }
-            ExprKind::Let(l) => {
-                let env2 = self.let_env(l, env);
-                self.eval(&l.body, &env2)
-            }
-            ExprKind::With { namespace, body } => {
-                let ns = self.thunk(namespace, env);
-                let env2 =
-                    Rc::new(EnvData { parent: Some(env.clone()), slots: smallvec::smallvec![ns], is_with: true });
-                self.eval(body, &env2)
-            }
-            ExprKind::If { cond, then, else_ } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(then, env),
-                    Value::Bool(false) => self.eval(else_, env),
-                    other => Err(self
-                        .type_error("a Boolean", &other)
-                        .with_span(cond.span)
-                        .context("while evaluating a branch condition", Some(span))),
+                ExprKind::Call { func, args } => self.eval_call(func, args, env, span),
+                ExprKind::Let(l) => {
+                    let env2 = self.let_env(l, env);
+                    expr = &l.body;
+                    owned_env = Some(env2);
+                    continue;
                 }
-            }
-            ExprKind::Assert { cond, body } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(body, env),
-                    Value::Bool(false) => {
-                        let text = span_text(cond.span);
-                        Err(EvalError::at(ErrorKind::Assertion, format!("assertion '{text}' failed"), span))
+                ExprKind::With { namespace, body } => {
+                    let ns = self.thunk(namespace, env);
+                    let env2 =
+                        Rc::new(EnvData { parent: Some(env.clone()), slots: smallvec::smallvec![ns], is_with: true });
+                    expr = body;
+                    owned_env = Some(env2);
+                    continue;
+                }
+                ExprKind::If { cond, then, else_ } => match self.eval(cond, env)? {
+                    Value::Bool(true) => {
+                        expr = then;
+                        continue;
                     }
-                    other => Err(self.type_error("a Boolean", &other).with_span(cond.span)),
-                }
+                    Value::Bool(false) => {
+                        expr = else_;
+                        continue;
+                    }
+                    other => Err(self.condition_error(&other, cond.span, span)),
+                },
+                ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
+                    Value::Bool(true) => {
+                        expr = body;
+                        continue;
+                    }
+                    other => Err(self.assertion_error(&other, cond.span, span)),
+                },
+                ExprKind::Not(e) => match self.eval(e, env)? {
+                    Value::Bool(b) => Ok(Value::Bool(!b)),
+                    other => Err(self.type_error("a Boolean", &other).with_span(e.span)),
+                },
+                ExprKind::BinOp { op, lhs, rhs } => self.eval_binop(*op, lhs, rhs, env, span),
+                ExprKind::CurPos => Ok(self.pos_attrs(span)),
+            };
+        }
+    }
+
+    #[inline(never)]
+    fn eval_list(&mut self, items: &[ExprRef], env: &Env) -> Value {
+        if self.profile.is_some() {
+            COUNTS.with(|c| c.borrow_mut()[1] += items.len() as u64);
+        }
+        let vals: Vec<Value> = items.iter().map(|i| self.thunk(i, env)).collect();
+        Value::List(Rc::new(vals))
+    }
+
+    #[inline(never)]
+    fn eval_call(&mut self, func: &Expr, args: &[ExprRef], env: &Env, span: Span) -> EvalResult<Value> {
+        let mut f = self.eval(func, env)?;
+        for a in args.iter() {
+            let av = self.thunk(a, env);
+            f = self.call(f, av, span)?;
+        }
+        Ok(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn condition_error(&self, found: &Value, cond: Span, span: Span) -> EvalError {
+        self.type_error("a Boolean", found).with_span(cond).context("while evaluating a branch condition", Some(span))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn assertion_error(&self, found: &Value, cond: Span, span: Span) -> EvalError {
+        match found {
+            Value::Bool(false) => {
+                let text = span_text(cond);
+                EvalError::at(ErrorKind::Assertion, format!("assertion '{text}' failed"), span)
             }
-            ExprKind::Not(e) => match self.eval(e, env)? {
-                Value::Bool(b) => Ok(Value::Bool(!b)),
-                other => Err(self.type_error("a Boolean", &other).with_span(e.span)),
-            },
-            ExprKind::BinOp { op, lhs, rhs } => self.eval_binop(*op, lhs, rhs, env, span),
-            ExprKind::CurPos => Ok(self.pos_attrs(span)),
+            other => self.type_error("a Boolean", other).with_span(cond),
         }
     }
 
@@ -428,6 +490,7 @@ impl Evaluator {
         }
     }
 
+    #[inline(never)]
     fn eval_select(
         &mut self,
         e: &ExprRef,
@@ -477,6 +540,7 @@ impl Evaluator {
         Ok(v)
     }
 
+    #[inline(never)]
     fn eval_has_attr(&mut self, e: &ExprRef, path: &[AttrKey], env: &Env) -> EvalResult<Value> {
         let mut v = self.eval(e, env)?;
         for (i, key) in path.iter().enumerate() {
@@ -536,6 +600,7 @@ impl Evaluator {
         }
     }
 
+    #[inline(never)]
     fn let_env(&mut self, l: &LetExpr, env: &Env) -> Env {
         let slots: Slots = l.bindings.iter().map(|_| Value::Thunk(Thunk::new(ThunkState::Blank))).collect();
         let env2 = EnvData::new(Some(env.clone()), slots);
@@ -549,6 +614,7 @@ impl Evaluator {
         env2
     }
 
+    #[inline(never)]
     fn eval_attrs(&mut self, a: &AttrsExpr, env: &Env, span: Span) -> EvalResult<Value> {
         let mut entries: AttrVec = AttrVec::with_capacity(a.statics.len() + a.dynamics.len());
         let bind_env = if a.rec {
@@ -635,17 +701,27 @@ impl Evaluator {
         match f {
             Value::Lambda(c) => {
                 if self.call_depth >= self.settings.max_call_depth {
-                    return Err(EvalError::at(
-                        ErrorKind::StackOverflow,
-                        "stack overflow; max-call-depth exceeded",
-                        span,
-                    ));
+                    return Err(call_depth_error(span));
                 }
+                if let Some(p) = self.profile.as_mut() {
+                    *p.entry(c.lambda.span).or_default() += 1;
+                }
+                let env2 = match &c.lambda.param {
+                    Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
+                    Param::Formals { .. } => self.formals_env(&c, arg, span)?,
+                };
                 self.call_depth += 1;
-                let r = self.call_lambda(&c, arg, span);
+                let r = self.eval(&c.lambda.body, &env2);
                 self.call_depth -= 1;
                 r
             }
+            other => self.call_other(other, arg, span),
+        }
+    }
+
+    #[inline(never)]
+    fn call_other(&mut self, f: Value, arg: Value, span: Span) -> EvalResult<Value> {
+        match f {
             Value::PrimOp(op) => {
                 if op.arity == 1 {
                     (op.func)(self, &[arg], span).map_err(|e| e.with_span(span))
@@ -654,7 +730,8 @@ impl Evaluator {
                 }
             }
             Value::PrimOpApp(app) => {
-                let mut args = app.args.clone();
+                let mut args = Vec::with_capacity(app.args.len() + 1);
+                args.extend(app.args.iter().cloned());
                 args.push(arg);
                 if args.len() == app.op.arity {
                     (app.op.func)(self, &args, span).map_err(|e| e.with_span(span))
@@ -670,30 +747,28 @@ impl Evaluator {
                     let partial = self.call(functor, f.clone(), span)?;
                     self.call(partial, arg, span)
                 }
-                None => Err(EvalError::at(
-                    ErrorKind::Type,
-                    format!(
-                        "attempt to call something which is not a function but {}: {}",
-                        f.describe(),
-                        self.show_value_short(&f)
-                    ),
-                    span,
-                )),
+                None => Err(self.not_a_function(&f, span)),
             },
             Value::Thunk(t) => {
                 let f = self.force_thunk(&t)?;
                 self.call(f, arg, span)
             }
-            other => Err(EvalError::at(
-                ErrorKind::Type,
-                format!(
-                    "attempt to call something which is not a function but {}: {}",
-                    other.describe(),
-                    self.show_value_short(&other)
-                ),
-                span,
-            )),
+            other => Err(self.not_a_function(&other, span)),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_a_function(&self, f: &Value, span: Span) -> EvalError {
+        EvalError::at(
+            ErrorKind::Type,
+            format!(
+                "attempt to call something which is not a function but {}: {}",
+                f.describe(),
+                self.show_value_short(f)
+            ),
+            span,
+        )
     }
 
     /// Applies a function to several arguments in turn.
@@ -706,10 +781,12 @@ impl Evaluator {
         Ok(f)
     }
 
-    fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, span: Span) -> EvalResult<Value> {
+    /// The call frame of a function with formals (`{ a, b ? 1, ... }@x:`).
+    #[inline(never)]
+    fn formals_env(&mut self, c: &Rc<Closure>, arg: Value, span: Span) -> EvalResult<Env> {
         let lam = &c.lambda;
         let env2 = match &lam.param {
-            Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
+            Param::Ident(_) => unreachable!("only called for formals"),
             Param::Formals { formals, ellipsis, at } => {
                 let argv = self.force(&arg)?;
                 let Value::Attrs(args) = &argv else {
@@ -775,11 +852,12 @@ impl Evaluator {
                 env2
             }
         };
-        self.eval(&lam.body, &env2)
+        Ok(env2)
     }
 
     // ------------------------------------------------------------ operators
 
+    #[inline(never)]
     fn eval_binop(&mut self, op: BinOp, lhs: &ExprRef, rhs: &ExprRef, env: &Env, span: Span) -> EvalResult<Value> {
         match op {
             BinOp::And => {
@@ -812,6 +890,13 @@ impl Evaluator {
             BinOp::Update => {
                 let l = self.eval(lhs, env)?;
                 let r = self.eval(rhs, env)?;
+                if self.profile.is_some() {
+                    let n = match (&l, &r) {
+                        (Value::Attrs(a), Value::Attrs(b)) => (a.len() + b.len()) as u64,
+                        _ => 0,
+                    };
+                    COUNTS.with(|c| c.borrow_mut()[3] += n);
+                }
                 let la = self.expect_attrs(&l).map_err(|e| {
                     e.with_span(lhs.span)
                         .context("while evaluating the first operand of the update (//) operator", Some(span))
@@ -825,6 +910,13 @@ impl Evaluator {
             BinOp::Concat => {
                 let l = self.eval(lhs, env)?;
                 let r = self.eval(rhs, env)?;
+                if self.profile.is_some() {
+                    let n = match (&l, &r) {
+                        (Value::List(a), Value::List(b)) => (a.len() + b.len()) as u64,
+                        _ => 0,
+                    };
+                    COUNTS.with(|c| c.borrow_mut()[2] += n);
+                }
                 let ll = self.expect_list(&l).map_err(|e| e.with_span(lhs.span))?;
                 let rl = self.expect_list(&r).map_err(|e| e.with_span(rhs.span))?;
                 if ll.is_empty() {
@@ -1076,6 +1168,7 @@ impl Evaluator {
 
     // --------------------------------------------------------- interpolation
 
+    #[inline(never)]
     fn eval_interpolated(&mut self, is_path: bool, parts: &[StrPart], env: &Env, span: Span) -> EvalResult<Value> {
         if is_path {
             let mut out = String::new();
@@ -1442,6 +1535,12 @@ impl Evaluator {
 
 use std::sync::Arc;
 
+#[cold]
+#[inline(never)]
+fn call_depth_error(span: Span) -> EvalError {
+    EvalError::at(ErrorKind::StackOverflow, "stack overflow; max-call-depth exceeded", span)
+}
+
 /// Decimal digits of `i` in `buf` (no allocation).
 fn format_int(i: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = i.unsigned_abs();
@@ -1459,6 +1558,14 @@ fn format_int(i: i64, buf: &mut [u8; 20]) -> &[u8] {
         buf[pos] = b'-';
     }
     &buf[pos..]
+}
+
+thread_local! {
+    static COUNTS: std::cell::RefCell<[u64; 4]> = const { std::cell::RefCell::new([0; 4]) };
+}
+
+fn p_total(p: &Option<FxHashMap<Span, u64>>) -> u64 {
+    p.as_ref().map(|m| m.values().sum()).unwrap_or(0)
 }
 
 #[inline]
