@@ -14,6 +14,7 @@ pub mod flakeref;
 pub mod fs;
 pub mod hash;
 pub mod json;
+pub mod native;
 pub mod print;
 pub mod regex;
 pub mod settings;
