@@ -165,6 +165,7 @@ fn report(ev: &Evaluator, opts: &InstantiateOpts, e: &EvalError) {
 fn run_inner(opts: &InstantiateOpts) -> i32 {
     let db = RootDatabase::default();
     let mut ev = Evaluator::new(db, settings(opts));
+    dendrite_modules::install(&mut ev);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
 
     let mut inputs = opts.inputs.clone();

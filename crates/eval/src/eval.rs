@@ -131,7 +131,11 @@ pub struct Evaluator {
     builtin_span: Span,
     /// Calls per lambda, when profiling (`DENDRITE_PROFILE=1`).
     pub profile: Option<FxHashMap<Span, u64>>,
+    import_hook: Option<ImportHook>,
 }
+
+/// Receives each imported file's path and value and returns the value to use.
+pub type ImportHook = Rc<dyn Fn(&mut Evaluator, &Path, Value) -> EvalResult<Value>>;
 
 /// The current stack pointer (approximately, on targets without inline asm).
 #[inline(always)]
@@ -175,6 +179,7 @@ impl Evaluator {
             messages: Vec::new(),
             call_depth: 0,
             profile: std::env::var_os("DENDRITE_PROFILE").map(|_| FxHashMap::default()),
+            import_hook: None,
             builtin_span: {
                 let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
                 Span { file, start: 0, end: 0 }
@@ -1310,9 +1315,18 @@ impl Evaluator {
         if let Some(v) = self.import_cache.get(&path) {
             return Ok(v.clone());
         }
-        let value = self.eval_file(&path, span)?;
+        let mut value = self.eval_file(&path, span)?;
+        if let Some(hook) = self.import_hook.clone() {
+            value = hook(self, &path, value)?;
+        }
         self.import_cache.insert(path, value.clone());
         Ok(value)
+    }
+
+    /// Installs a function that may replace the value of imported files
+    /// (the native module system replaces nixpkgs' `lib/modules.nix` ...).
+    pub fn set_import_hook(&mut self, hook: ImportHook) {
+        self.import_hook = Some(hook);
     }
 
     /// Parses, lowers and evaluates a file (uncached).

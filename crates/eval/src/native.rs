@@ -14,7 +14,11 @@ pub type NativeBody = Rc<dyn Fn(&mut Evaluator, &[Value], Span) -> EvalResult<Va
 
 /// A curried native function of `arity` arguments (at least 1). Arguments
 /// arrive unforced, as for builtins.
-pub fn native(name: &str, arity: usize, body: impl Fn(&mut Evaluator, &[Value], Span) -> EvalResult<Value> + 'static) -> Value {
+pub fn native(
+    name: &str,
+    arity: usize,
+    body: impl Fn(&mut Evaluator, &[Value], Span) -> EvalResult<Value> + 'static,
+) -> Value {
     assert!(arity >= 1, "native functions take at least one argument");
     partial(Rc::from(name), arity, Rc::new(body), Vec::new())
 }
@@ -27,11 +31,7 @@ fn partial(name: Rc<str>, arity: usize, body: NativeBody, args: Vec<Value>) -> V
             let mut all = Vec::with_capacity(args.len() + 1);
             all.extend(args.iter().cloned());
             all.push(arg);
-            if all.len() == arity {
-                body(ev, &all, span)
-            } else {
-                Ok(partial(name.clone(), arity, body.clone(), all))
-            }
+            if all.len() == arity { body(ev, &all, span) } else { Ok(partial(name.clone(), arity, body.clone(), all)) }
         }),
     }))
 }
