@@ -271,7 +271,8 @@ impl Evaluator {
                 let span = self.builtin_span();
                 self.call_n(f.clone(), &[name, value.clone()], span)
             }
-            ThunkState::Native(f) => f(self),
+            // Native computations may hand back another lazy value.
+            ThunkState::Native(f) => f(self).and_then(|v| self.force(&v)),
             _ => unreachable!("thunk state checked above"),
         };
         match result {

@@ -1,9 +1,2148 @@
-//! Native replacement of part of nixpkgs' lib (see the crate documentation).
+//! `evalModules`: collecting modules through `imports`, passing module
+//! arguments, merging option declarations and definitions, and building the
+//! configuration, with the laziness and the messages of nixpkgs'
+//! `lib/modules.nix`.
+//!
+//! Values are built as ordinary Nix values, lazily: every part nixpkgs
+//! computes on demand (`config`, `options`, each option's value, the module
+//! graph) is a thunk here too, so configurations that refer to themselves
+//! evaluate exactly when they do in Nix.
 
-use dendrite_eval::Evaluator;
-use dendrite_eval::value::{Attr, Value};
+use std::cell::OnceCell;
+use std::rc::Rc;
 
-/// The native exports of this part, given the final `lib`.
-pub fn exports(_ev: &mut Evaluator, _lib: &Value) -> Vec<Attr> {
-    Vec::new()
+use dendrite_eval::eval::missing_attr;
+use dendrite_eval::native::{native, string};
+use dendrite_eval::value::{Attr, Attrs, NixString, Value};
+use dendrite_eval::{ErrorKind, EvalError, EvalResult, Evaluator};
+use dendrite_syntax::{Span, Symbol};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::props::{self, DEFAULT_OVERRIDE_PRIORITY, Def};
+
+/// `<unknown-file>`, the file of definitions whose origin is unknown.
+pub const UNKNOWN_MODULE: &str = "<unknown-file>";
+
+fn sym(s: &str) -> Symbol {
+    Symbol::new(s)
+}
+
+fn str_value(s: impl AsRef<str>) -> Value {
+    string(s)
+}
+
+fn throw(msg: impl Into<String>) -> EvalError {
+    EvalError::new(ErrorKind::Throw, msg)
+}
+
+/// Gets a (lazy) attribute of a set value, forcing only the set.
+fn get(ev: &mut Evaluator, v: &Value, name: &str) -> EvalResult<Option<Value>> {
+    ev.attr_of(v, name)
+}
+
+/// Selects a lib function lazily by path (`lib.types.submoduleWith`).
+fn lib_fn(ev: &mut Evaluator, lib: &Value, path: &[&str], span: Span) -> EvalResult<Value> {
+    let mut v = lib.clone();
+    for p in path {
+        v = ev.select_str(&v, p, span)?;
+    }
+    Ok(v)
+}
+
+fn to_string(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<String> {
+    Ok(ev.coerce_to_string(v, dendrite_eval::eval::Coerce::TO_STRING, span)?.to_str_lossy().into_owned())
+}
+
+fn list_of_strings(items: &[String]) -> Value {
+    Value::list(items.iter().map(str_value).collect())
+}
+
+/// `lib.isFunction`: a function, or a set whose `__functor` yields one.
+pub fn is_function(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<bool> {
+    let v = ev.force(v)?;
+    if v.is_function() {
+        return Ok(true);
+    }
+    if let Value::Attrs(a) = &v
+        && let Some(f) = a.get(sym("__functor")).cloned()
+    {
+        let applied = ev.call_n(f, std::slice::from_ref(&v), span)?;
+        return Ok(ev.force(&applied)?.is_function());
+    }
+    Ok(false)
+}
+
+/// `lib.functionArgs`: the formals of a function (`__functionArgs` of functors).
+pub fn function_args(ev: &mut Evaluator, f: &Value, span: Span) -> EvalResult<Rc<Attrs>> {
+    let f = ev.force(f)?;
+    if let Value::Attrs(a) = &f
+        && let Some(functor) = a.get(sym("__functor")).cloned()
+    {
+        if let Some(args) = a.get(sym("__functionArgs")).cloned() {
+            return ev.expect_attrs(&args);
+        }
+        let applied = ev.call_n(functor, std::slice::from_ref(&f), span)?;
+        return function_args(ev, &applied, span);
+    }
+    let fa = dendrite_eval::builtins::primop("functionArgs").expect("functionArgs builtin");
+    let r = (fa.func)(ev, &[f], span)?;
+    ev.expect_attrs(&r)
+}
+
+/// `showOption`, through `lib` (it is only used for messages).
+fn show_option(ev: &mut Evaluator, lib: &Value, loc: &[String], span: Span) -> EvalResult<String> {
+    let f = lib_fn(ev, lib, &["showOption"], span)?;
+    let r = ev.call(f, list_of_strings(loc), span)?;
+    Ok(ev.expect_string(&r)?.to_str_lossy().into_owned())
+}
+
+fn show_defs(ev: &mut Evaluator, lib: &Value, defs: &[Def], span: Span) -> EvalResult<String> {
+    let f = lib_fn(ev, lib, &["options", "showDefs"], span)?;
+    let list = Value::list(defs.iter().map(Def::to_value).collect());
+    let r = ev.call(f, list, span)?;
+    Ok(ev.expect_string(&r)?.to_str_lossy().into_owned())
+}
+
+fn show_files(ev: &mut Evaluator, files: &Value, span: Span) -> EvalResult<String> {
+    let files = ev.expect_list(files)?;
+    let mut parts = Vec::new();
+    for f in files.iter() {
+        parts.push(format!("`{}'", to_string(ev, f, span)?));
+    }
+    Ok(parts.join(" and "))
+}
+
+// ------------------------------------------------------------------ modules
+
+/// A module in the canonical form `unifyModuleSyntax` produces.
+#[derive(Clone)]
+struct Module {
+    file: Value,
+    class: Value,
+    key: Value,
+    disabled_modules: Value,
+    imports: Value,
+    options: Value,
+    config: Value,
+}
+
+impl Module {
+    fn key_string(&self, ev: &mut Evaluator) -> EvalResult<String> {
+        Ok(ev.expect_string(&self.key)?.to_str_lossy().into_owned())
+    }
+}
+
+/// The arguments every module receives (built once per evaluation).
+struct ModuleArgs {
+    args: Rc<Attrs>,
+    config: Value,
+}
+
+const MODULE_ATTRS: &[&str] =
+    &["_class", "_file", "key", "disabledModules", "imports", "options", "config", "meta", "freeformType"];
+
+fn to_string_or(ev: &mut Evaluator, m: &Rc<Attrs>, name: &str, default: &str, span: Span) -> EvalResult<Value> {
+    match m.get(sym(name)) {
+        Some(v) => Ok(str_value(to_string(ev, &v.clone(), span)?)),
+        None => Ok(str_value(default)),
+    }
+}
+
+/// `unifyModuleSyntax file key m`.
+fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> EvalResult<Module> {
+    let mv = ev.force(m)?;
+    let Value::Attrs(a) = &mv else {
+        return Err(throw(format!("module {file} ({key}) does not look like a module.")));
+    };
+    let meta = a.get(sym("meta")).cloned();
+    let freeform = a.get(sym("freeformType")).cloned();
+    let wrap = |config: Value| -> Value {
+        let mut config = config;
+        if let Some(meta) = &meta {
+            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("meta"), meta.clone())])]);
+        }
+        if let Some(ft) = &freeform {
+            let inner = Value::attrs(vec![Attr::new(sym("freeformType"), ft.clone())]);
+            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("_module"), inner)])]);
+        }
+        config
+    };
+    let class = a.get(sym("_class")).cloned().unwrap_or(Value::Null);
+    let disabled = a.get(sym("disabledModules")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    if a.get(sym("config")).is_some() || a.get(sym("options")).is_some() {
+        let bad: Vec<String> =
+            a.iter().map(|x| x.name.to_string()).filter(|n| !MODULE_ATTRS.contains(&n.as_str())).collect();
+        if let Some(first) = bad.first() {
+            return Err(throw(format!(
+                "Module `{key}' has an unsupported attribute `{first}'. This is caused by introducing a top-level `config' or `options' attribute. Add configuration attributes immediately on the top level instead, or move all of them (namely: {}) into the explicit `config' attribute.",
+                bad.join(" ")
+            )));
+        }
+        let config = wrap(a.get(sym("config")).cloned().unwrap_or_else(empty_attrs));
+        return Ok(Module {
+            file: to_string_or(ev, a, "_file", file, span)?,
+            class,
+            key: to_string_or(ev, a, "key", key, span)?,
+            disabled_modules: disabled,
+            imports: a.get(sym("imports")).cloned().unwrap_or_else(|| Value::list(vec![])),
+            options: a.get(sym("options")).cloned().unwrap_or_else(empty_attrs),
+            config,
+        });
+    }
+    // Shorthand: everything else is config.
+    let removed = ["_class", "_file", "key", "disabledModules", "require", "imports", "freeformType"];
+    let config: Vec<Attr> = a.iter().filter(|x| !removed.contains(&&*x.name.as_str())).cloned().collect();
+    let require = a.get(sym("require")).cloned();
+    let imports = a.get(sym("imports")).cloned();
+    let imports = match (require, imports) {
+        (None, None) => Value::list(vec![]),
+        (None, Some(i)) => i,
+        (r, i) => {
+            let r = r.unwrap_or_else(|| Value::list(vec![]));
+            let i = i.unwrap_or_else(|| Value::list(vec![]));
+            Value::lazy(move |ev: &mut Evaluator| {
+                let mut out: Vec<Value> = ev.expect_list(&r)?.iter().cloned().collect();
+                out.extend(ev.expect_list(&i)?.iter().cloned());
+                Ok(Value::list(out))
+            })
+        }
+    };
+    // Shorthand modules keep `meta` in their config; only a freeform type is added.
+    let mut config = Value::Attrs(Rc::new(Attrs::from_sorted(config)));
+    if let Some(ft) = &freeform {
+        let inner = Value::attrs(vec![Attr::new(sym("freeformType"), ft.clone())]);
+        config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("_module"), inner)])]);
+    }
+    Ok(Module {
+        file: to_string_or(ev, a, "_file", file, span)?,
+        class,
+        key: to_string_or(ev, a, "key", key, span)?,
+        disabled_modules: disabled,
+        imports,
+        options: empty_attrs(),
+        config,
+    })
+}
+
+fn empty_attrs() -> Value {
+    Value::Attrs(Rc::new(Attrs::empty()))
+}
+
+fn merge_of(contents: Vec<Value>) -> Value {
+    Value::attrs(vec![
+        Attr::new(sym("_type"), Value::String(NixString::from("merge"))),
+        Attr::new(sym("contents"), Value::list(contents)),
+    ])
+}
+
+/// `applyModuleArgs key f args`: calls a module function with the
+/// arguments it asks for, `specialArgs` first, then `_module.args`.
+fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArgs, span: Span) -> EvalResult<Value> {
+    let formals = function_args(ev, f, span)?;
+    let mut extra = Vec::with_capacity(formals.len());
+    for formal in formals.iter() {
+        let name = formal.name;
+        let context = format!("while evaluating the module argument `{name}' in \"{key}\":");
+        let value = match margs.args.get(name) {
+            Some(v) => {
+                let v = v.clone();
+                Value::lazy(move |ev: &mut Evaluator| ev.force(&v).map_err(|e| e.context(context.clone(), None)))
+            }
+            None => {
+                let config = margs.config.clone();
+                Value::lazy(move |ev: &mut Evaluator| {
+                    let r = (|| -> EvalResult<Value> {
+                        let m = ev.select_str(&config, "_module", span)?;
+                        let a = ev.select_str(&m, "args", span)?;
+                        ev.select_one(&a, name, span)
+                    })();
+                    r.map_err(|e| {
+                        e.context(
+                            format!(
+                                "noting that argument `{name}` is not externally provided, so querying `_module.args` instead, requiring `config`"
+                            ),
+                            None,
+                        )
+                        .context(context.clone(), None)
+                    })
+                })
+            }
+        };
+        extra.push(Attr::new(name, value));
+    }
+    let all = margs.args.update(&Attrs::from_sorted(extra));
+    ev.call(f.clone(), Value::Attrs(Rc::new(all)), span)
+}
+
+struct Collector<'a> {
+    lib: &'a Value,
+    class: Option<String>,
+    prefix: Vec<String>,
+    margs: ModuleArgs,
+    span: Span,
+}
+
+/// One collected module and what it imports (`collectStructuredModules`).
+struct Structured {
+    key: String,
+    module: Module,
+    children: Vec<Structured>,
+}
+
+struct Disabled {
+    file: Value,
+    disabled: Value,
+}
+
+impl Collector<'_> {
+    fn load(&self, ev: &mut Evaluator, fallback_file: &str, fallback_key: &str, m: &Value) -> EvalResult<Module> {
+        let span = self.span;
+        let mv = ev.force(m)?;
+        if is_function(ev, &mv, span)? {
+            let applied = apply_module_args(ev, fallback_key, &mv, &self.margs, span)?;
+            return unify(ev, fallback_file, fallback_key, &applied, span);
+        }
+        match &mv {
+            Value::Attrs(a) => {
+                let t = match a.get(sym("_type")).cloned() {
+                    Some(t) => Some(ev.force(&t)?),
+                    None => None,
+                };
+                let t_str = match &t {
+                    None => Some("module".to_string()),
+                    Some(Value::String(s)) => Some(s.to_str_lossy().into_owned()),
+                    Some(_) => None,
+                };
+                match t_str.as_deref() {
+                    Some("module") => unify(ev, fallback_file, fallback_key, &mv, span),
+                    Some("if") | Some("override") => {
+                        let wrapped = Value::attrs(vec![Attr::new(sym("config"), mv.clone())]);
+                        self.load(ev, fallback_file, fallback_key, &wrapped)
+                    }
+                    _ => Err(self.not_a_module(ev, fallback_file, t.unwrap_or(Value::Null))?),
+                }
+            }
+            Value::List(_) => {
+                let def = Def { file: str_value(fallback_file), value: mv.clone(), full: None };
+                let shown = show_defs(ev, self.lib, &[def], span)?;
+                Err(throw(format!(
+                    "Module imports can't be nested lists. Perhaps you meant to remove one level of lists? Definitions: {shown}"
+                )))
+            }
+            _ => {
+                let path = to_string(ev, &mv, span)?;
+                let imported = {
+                    let import = dendrite_eval::builtins::primop("import").expect("import builtin");
+                    (import.func)(ev, std::slice::from_ref(&mv), span)?
+                };
+                let applied = if is_function(ev, &imported, span)? {
+                    apply_module_args(ev, &path, &imported, &self.margs, span)?
+                } else {
+                    imported
+                };
+                unify(ev, &path, &path, &applied, span)
+            }
+        }
+    }
+
+    fn not_a_module(&self, ev: &mut Evaluator, fallback_file: &str, t: Value) -> EvalResult<EvalError> {
+        let span = self.span;
+        let esc = "\u{1b}";
+        let warn = |s: &str| format!("{esc}[1;35m{s}{esc}[0m");
+        let good = |s: &str| format!("{esc}[1;32m{s}{esc}[0m");
+        let code = |s: &str| format!("{esc}[1m{s}{esc}[0m");
+        let escape = lib_fn(ev, self.lib, &["strings", "escapeNixString"], span)?;
+        let shown_type = ev.call(escape, t.clone(), span)?;
+        let shown_type = ev.expect_string(&shown_type)?.to_str_lossy().into_owned();
+        let into_file = if fallback_file != UNKNOWN_MODULE {
+            format!(", while trying to load a module into {fallback_file}")
+        } else {
+            String::new()
+        };
+        let into_prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!(", while trying to load a module into {}", code(&show_option(ev, self.lib, &self.prefix, span)?))
+        };
+        let mut paragraphs = vec![format!(
+            "Expected a module, but found a value of type {}{into_file}{into_prefix}.\nA module is typically loaded by adding it to the {} attribute of an existing module, or in the {} argument of various functions.\nPlease make sure that each of the list items is a module, and not a different kind of value.",
+            warn(&shown_type),
+            code("imports = [ ... ];"),
+            code("modules = [ ... ];")
+        )];
+        let t_str = match &t {
+            Value::String(s) => Some(s.to_str_lossy().into_owned()),
+            _ => None,
+        };
+        match t_str.as_deref() {
+            Some("configuration") => paragraphs.push(
+                "If you really mean to import this configuration, instead please only import the modules that make up the configuration.\nYou may have to create a `let` binding, file or attribute to give yourself access to the relevant modules.\nWhile loading a configuration into the module system is a very sensible idea, it can not be done cleanly in practice.".to_string(),
+            ),
+            Some("flake") => {
+                let suffix = match &self.class {
+                    None => good(".modules.someApp.default"),
+                    Some(c) => good(&format!(".modules.{c}.default")),
+                };
+                let mut lines = vec![format!(
+                    "Perhaps you forgot to select an attribute name?\nInstead of, for example,\n    {}\nyou need to write something like\n    {}{suffix}",
+                    warn("inputs.someflake"),
+                    warn("inputs.someflake")
+                )];
+                match self.class.as_deref() {
+                    Some("nixos") => lines.push(format!("or\n    {}{}", warn("inputs.someflake"), good(".nixosModules.default"))),
+                    Some("darwin") => {
+                        lines.push(format!("or\n    {}{}", warn("inputs.someflake"), good(".darwinModules.default")))
+                    }
+                    _ => {}
+                }
+                paragraphs.push(lines.join("\n"));
+            }
+            _ => {}
+        }
+        Ok(throw(paragraphs.join("\n\n")))
+    }
+
+    fn check_class(&self, ev: &mut Evaluator, m: &Module) -> EvalResult<()> {
+        let Some(class) = &self.class else { return Ok(()) };
+        let mc = ev.force(&m.class)?;
+        let ok = match &mc {
+            Value::Null => true,
+            Value::String(s) => s.as_bytes() == class.as_bytes(),
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let span = self.span;
+        let escape = lib_fn(ev, self.lib, &["strings", "escapeNixString"], span)?;
+        let shown_mc = ev.call(escape.clone(), mc.clone(), span)?;
+        let shown_mc = ev.expect_string(&shown_mc)?.to_str_lossy().into_owned();
+        let shown_c = ev.call(escape, str_value(class), span)?;
+        let shown_c = ev.expect_string(&shown_c)?.to_str_lossy().into_owned();
+        let file = to_string(ev, &m.file, span)?;
+        Err(throw(format!(
+            "The module `{file}` (class: {shown_mc}) cannot be imported into a module evaluation that expects class {shown_c}.\n\nHelp:\n- Ensure that you are importing the correct module.\n- Verify that the module's `_class`, {shown_mc} matches the expected `class` {shown_c}.\n- If you are using a custom class, make sure it is correctly defined and used consistently across your modules.\n"
+        )))
+    }
+
+    fn collect(
+        &self,
+        ev: &mut Evaluator,
+        parent_file: &str,
+        parent_key: &str,
+        initial: &Value,
+        disabled: &mut Vec<Disabled>,
+    ) -> EvalResult<Vec<Structured>> {
+        let list = ev.expect_list(initial)?;
+        let mut out = Vec::with_capacity(list.len());
+        for (i, x) in list.iter().enumerate() {
+            let anon = format!("{parent_key}:anon-{}", i + 1);
+            let module = self.load(ev, parent_file, &anon, x)?;
+            self.check_class(ev, &module)?;
+            let file = ev.expect_string(&module.file)?.to_str_lossy().into_owned();
+            let key = module.key_string(ev)?;
+            let dm = ev.expect_list(&module.disabled_modules)?;
+            if !dm.is_empty() {
+                disabled.push(Disabled { file: module.file.clone(), disabled: module.disabled_modules.clone() });
+            }
+            let children = self.collect(ev, &file, &key, &module.imports, disabled)?;
+            out.push(Structured { key, module, children });
+        }
+        Ok(out)
+    }
+
+    /// The keys `disabledModules` entries name.
+    fn disabled_keys(
+        &self,
+        ev: &mut Evaluator,
+        modules_path: &str,
+        disabled: &[Disabled],
+    ) -> EvalResult<FxHashSet<String>> {
+        let span = self.span;
+        let mut keys = FxHashSet::default();
+        for d in disabled {
+            let file = to_string(ev, &d.file, span)?;
+            let items = ev.expect_list(&d.disabled)?;
+            for m in items.iter() {
+                let m = ev.force(m)?;
+                let key = match &m {
+                    Value::String(s) => {
+                        let s = s.to_str_lossy().into_owned();
+                        if s.starts_with('/') { s } else { format!("{modules_path}/{s}") }
+                    }
+                    _ if is_convertible_with_to_string(ev, &m)? => {
+                        let as_str = to_string(ev, &m, span)?;
+                        if let Some(k) = get(ev, &m, "key")? {
+                            let k = to_string(ev, &k, span)?;
+                            if k != as_str {
+                                return Err(throw(format!(
+                                    "Module `{file}` contains a disabledModules item that is an attribute set that can be converted to a string ({as_str}) but also has a `.key` attribute ({k}) with a different value. This makes it ambiguous which module should be disabled."
+                                )));
+                            }
+                        }
+                        as_str
+                    }
+                    Value::Attrs(a) => match a.get(sym("key")).cloned() {
+                        Some(k) => to_string(ev, &k, span)?,
+                        None => {
+                            return Err(throw(format!(
+                                "Module `{file}` contains a disabledModules item that is an attribute set, presumably a module, that does not have a `key` attribute. This means that the module system doesn't have any means to identify the module that should be disabled. Make sure that you've put the correct value in disabledModules: a string path relative to modulesPath, a path value, or an attribute set with a `key` attribute."
+                            )));
+                        }
+                    },
+                    other => {
+                        return Err(throw(format!(
+                            "Each disabledModules item must be a path, string, or a attribute set with a key attribute, or a value supported by toString. However, one of the disabledModules items in `{file}` is none of that, but is of type {}.",
+                            other.type_of()
+                        )));
+                    }
+                };
+                keys.insert(key);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// `lib.strings.isConvertibleWithToString`.
+fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bool> {
+    let v = ev.force(v)?;
+    Ok(match &v {
+        Value::String(_) | Value::Path(_) | Value::Null | Value::Int(_) | Value::Float(_) | Value::Bool(_) => true,
+        Value::Attrs(a) => a.get(sym("outPath")).is_some() || a.get(sym("__toString")).is_some(),
+        Value::List(l) => {
+            let l = l.clone();
+            for x in l.iter() {
+                if !is_convertible_with_to_string(ev, x)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Breadth-first, first-key-wins flattening (`genericClosure` over keys),
+/// skipping disabled modules.
+fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Module> {
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    let mut out = Vec::new();
+    let mut queue: std::collections::VecDeque<&Structured> = structured.iter().collect();
+    while let Some(s) = queue.pop_front() {
+        if disabled.contains(&s.key) || !seen.insert(&s.key) {
+            continue;
+        }
+        out.push(s.module.clone());
+        queue.extend(s.children.iter());
+    }
+    out
+}
+
+fn graph(structured: &[Structured], disabled: &FxHashSet<String>, top: bool) -> Value {
+    let items = structured
+        .iter()
+        .filter(|s| !(top && s.key == "lib/modules.nix"))
+        .map(|s| {
+            Value::attrs(vec![
+                Attr::new(sym("disabled"), Value::Bool(disabled.contains(&s.key))),
+                Attr::new(sym("key"), str_value(&s.key)),
+                Attr::new(sym("file"), s.module.file.clone()),
+                Attr::new(sym("imports"), graph(&s.children, disabled, false)),
+            ])
+        })
+        .collect();
+    Value::list(items)
+}
+
+// -------------------------------------------------------------- evalModules
+
+/// The parsed arguments of one `evalModules` call.
+#[derive(Clone)]
+struct EvalArgs {
+    original: Rc<Attrs>,
+    modules: Value,
+    prefix: Vec<String>,
+    special_args: Rc<Attrs>,
+    class: Value,
+}
+
+fn parse_args(ev: &mut Evaluator, arg: &Value, span: Span) -> EvalResult<EvalArgs> {
+    let a = ev.expect_attrs(arg)?;
+    const ALLOWED: &[&str] = &["modules", "prefix", "specialArgs", "class", "args", "check"];
+    for x in a.iter() {
+        if !ALLOWED.contains(&&*x.name.as_str()) {
+            return Err(EvalError::at(
+                ErrorKind::Type,
+                format!("function 'evalModules' called with unexpected argument '{}'", x.name),
+                span,
+            ));
+        }
+    }
+    let modules = a.get(sym("modules")).cloned().ok_or_else(|| {
+        EvalError::at(ErrorKind::Type, "function 'evalModules' called without required argument 'modules'", span)
+    })?;
+    let prefix = match a.get(sym("prefix")).cloned() {
+        Some(p) => {
+            let l = ev.expect_list(&p)?;
+            let mut out = Vec::with_capacity(l.len());
+            for x in l.iter() {
+                out.push(to_string(ev, x, span)?);
+            }
+            out
+        }
+        None => Vec::new(),
+    };
+    let special_args = match a.get(sym("specialArgs")).cloned() {
+        Some(s) => ev.expect_attrs(&s)?,
+        None => Rc::new(Attrs::empty()),
+    };
+    let class = a.get(sym("class")).cloned().unwrap_or(Value::Null);
+    Ok(EvalArgs { original: a, modules, prefix, special_args, class })
+}
+
+/// Shared, lazily computed state of one evaluation.
+struct State {
+    lib: Value,
+    args: EvalArgs,
+    regular_modules: Value,
+    span: Span,
+    collected: OnceCell<Rc<Collected>>,
+    merged: OnceCell<Merged>,
+    config: Value,
+    options: Value,
+    config_full: OnceCell<Value>,
+}
+
+struct Collected {
+    modules: Vec<Module>,
+    graph: Value,
+}
+
+struct Merged {
+    matched: Value,
+    unmatched: Value,
+}
+
+fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> EvalResult<Value> {
+    let args = parse_args(ev, arg, span)?;
+    let original = args.original.clone();
+    let mut warnings = Vec::new();
+    let mut legacy = Vec::new();
+    if let Some(a) = original.get(sym("args")).cloned() {
+        warnings.push("The args argument to evalModules is deprecated. Please set config._module.args instead.");
+        legacy.push(Value::attrs(vec![Attr::new(
+            sym("config"),
+            Value::attrs(vec![Attr::new(sym("_module"), Value::attrs(vec![Attr::new(sym("args"), a)]))]),
+        )]));
+    }
+    if let Some(c) = original.get(sym("check")).cloned() {
+        warnings.push("The check argument to evalModules is deprecated. Please set config._module.check instead.");
+        let mk_default = lib_fn(ev, lib, &["mkDefault"], span)?;
+        legacy.push(Value::attrs(vec![Attr::new(
+            sym("config"),
+            Value::attrs(vec![Attr::new(
+                sym("_module"),
+                Value::attrs(vec![Attr::new(sym("check"), Value::lazy_apply(mk_default, c, span))]),
+            )]),
+        )]));
+    }
+    let regular_modules = if legacy.is_empty() {
+        args.modules.clone()
+    } else {
+        let m = args.modules.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let mut out: Vec<Value> = ev.expect_list(&m)?.iter().cloned().collect();
+            out.extend(legacy.iter().cloned());
+            Ok(Value::list(out))
+        })
+    };
+    let config = Value::Thunk(dendrite_eval::value::Thunk::new(dendrite_eval::value::ThunkState::Blank));
+    let options = Value::Thunk(dendrite_eval::value::Thunk::new(dendrite_eval::value::ThunkState::Blank));
+    let state = Rc::new(State {
+        lib: lib.clone(),
+        args,
+        regular_modules,
+        span,
+        collected: OnceCell::new(),
+        merged: OnceCell::new(),
+        config: config.clone(),
+        options: options.clone(),
+        config_full: OnceCell::new(),
+    });
+    // Tie the knots: `config` and `options` module arguments are the results.
+    if let Value::Thunk(t) = &options {
+        let st = state.clone();
+        t.set(dendrite_eval::value::ThunkState::Native(Rc::new(move |ev: &mut Evaluator| {
+            Ok(st.merged(ev)?.matched.clone())
+        })));
+    }
+    if let Value::Thunk(t) = &config {
+        let st = state.clone();
+        t.set(dendrite_eval::value::ThunkState::Native(Rc::new(move |ev: &mut Evaluator| st.full_config(ev))));
+    }
+
+    let result = build_result(ev, &state)?;
+    let mut result = result;
+    for w in warnings.into_iter().rev() {
+        let warn = lib_fn(ev, lib, &["warn"], span)?;
+        result = ev.call_n(warn, &[str_value(w), result], span)?;
+    }
+    Ok(result)
+}
+
+impl State {
+    fn collected(&self, ev: &mut Evaluator) -> EvalResult<Rc<Collected>> {
+        if let Some(c) = self.collected.get() {
+            return Ok(c.clone());
+        }
+        let span = self.span;
+        let class = match ev.force(&self.args.class)? {
+            Value::Null => None,
+            v => Some(ev.expect_string(&v)?.to_str_lossy().into_owned()),
+        };
+        let internal = internal_module(ev, self, span)?;
+        let config_arg = {
+            let config = self.config.clone();
+            Value::lazy(move |ev: &mut Evaluator| {
+                ev.force(&config).map_err(|e| {
+                    e.context(
+                        "if you get an infinite recursion here, you probably reference `config` in `imports`. If you are trying to achieve a conditional import behavior dependent on `config`, consider importing unconditionally, and using `mkEnableOption` and `mkIf` to control its effect.",
+                        None,
+                    )
+                })
+            })
+        };
+        let config_arg_for_lookup = config_arg.clone();
+        let base = vec![
+            Attr::new(sym("lib"), self.lib.clone()),
+            Attr::new(sym("options"), self.options.clone()),
+            Attr::new(sym("specialArgs"), Value::Attrs(self.args.special_args.clone())),
+            Attr::new(sym("_class"), self.args.class.clone()),
+            Attr::new(sym("_prefix"), list_of_strings(&self.args.prefix)),
+            Attr::new(sym("config"), config_arg),
+        ];
+        let margs = Attrs::from_unsorted(base).update(&self.args.special_args);
+        let collector = Collector {
+            lib: &self.lib,
+            class,
+            prefix: self.args.prefix.clone(),
+            // `_module.args` lookups go through the same `config` argument,
+            // so their errors carry the `imports` hint too.
+            margs: ModuleArgs { args: Rc::new(margs), config: config_arg_for_lookup },
+            span,
+        };
+        let mut initial: Vec<Value> = ev.expect_list(&self.regular_modules)?.iter().cloned().collect();
+        initial.push(internal);
+        let mut disabled = Vec::new();
+        let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Value::list(initial), &mut disabled)?;
+        let modules_path = match self.args.special_args.get(sym("modulesPath")) {
+            Some(p) => to_string(ev, &p.clone(), span)?,
+            None => String::new(),
+        };
+        let disabled_keys = collector.disabled_keys(ev, &modules_path, &disabled)?;
+        let modules = flatten(&structured, &disabled_keys);
+        let graph = graph(&structured, &disabled_keys, true);
+        let c = Rc::new(Collected { modules, graph });
+        let _ = self.collected.set(c.clone());
+        Ok(c)
+    }
+
+    fn merged(&self, ev: &mut Evaluator) -> EvalResult<&Merged> {
+        if self.merged.get().is_none() {
+            let collected = self.collected(ev)?;
+            let mut modules = collected.modules.clone();
+            modules.reverse();
+            let merged = merge_modules(ev, &self.lib, &self.args.prefix, &modules, self.span)?;
+            let _ = self.merged.set(merged);
+        }
+        Ok(self.merged.get().expect("just set"))
+    }
+
+    /// The whole `config` (including `_module`).
+    fn full_config(&self, ev: &mut Evaluator) -> EvalResult<Value> {
+        if let Some(c) = self.config_full.get() {
+            return Ok(c.clone());
+        }
+        let span = self.span;
+        let options = self.merged(ev)?.matched.clone();
+        let declared = declared_config(&options);
+        let module = ev.select_str(&declared, "_module", span)?;
+        let freeform = ev.select_str(&module, "freeformType", span)?;
+        let value = if matches!(freeform, Value::Null) {
+            declared
+        } else {
+            let unmatched = self.merged(ev)?.unmatched.clone();
+            let defs = ev.expect_list(&unmatched)?;
+            if defs.is_empty() {
+                declared
+            } else {
+                let set_attr_by_path = lib_fn(ev, &self.lib, &["setAttrByPath"], span)?;
+                let mut new_defs = Vec::with_capacity(defs.len());
+                for d in defs.iter() {
+                    let file = ev.select_str(d, "file", span)?;
+                    let prefix = ev.select_str(d, "prefix", span)?;
+                    let value = ev.select_str(d, "value", span)?;
+                    let nested =
+                        Value::lazy_apply(Value::lazy_apply(set_attr_by_path.clone(), prefix, span), value, span);
+                    new_defs.push(Value::attrs(vec![Attr::new(sym("file"), file), Attr::new(sym("value"), nested)]));
+                }
+                let merge = ev.select_str(&freeform, "merge", span)?;
+                let freeform_config =
+                    ev.call_n(merge, &[list_of_strings(&self.args.prefix), Value::list(new_defs)], span)?;
+                let recursive_update = lib_fn(ev, &self.lib, &["recursiveUpdate"], span)?;
+                ev.call_n(recursive_update, &[freeform_config, declared], span)?
+            }
+        };
+        let _ = self.config_full.set(value.clone());
+        Ok(value)
+    }
+
+    /// `checkUnmatched`: null, or the "option does not exist" error.
+    fn check_unmatched(&self, ev: &mut Evaluator) -> EvalResult<()> {
+        let span = self.span;
+        let config = self.full_config(ev)?;
+        let module = ev.select_str(&config, "_module", span)?;
+        let check = ev.select_str(&module, "check", span)?;
+        if !ev.expect_bool(&check)? {
+            return Ok(());
+        }
+        let freeform = ev.select_str(&module, "freeformType", span)?;
+        if !matches!(freeform, Value::Null) {
+            return Ok(());
+        }
+        let unmatched = self.merged(ev)?.unmatched.clone();
+        let defs = ev.expect_list(&unmatched)?;
+        let Some(first) = defs.first().cloned() else { return Ok(()) };
+        let options = self.merged(ev)?.matched.clone();
+        Err(unmatched_error(ev, &self.lib, &self.args.prefix, &first, &options, span)?)
+    }
+}
+
+fn unmatched_error(
+    ev: &mut Evaluator,
+    lib: &Value,
+    prefix: &[String],
+    first: &Value,
+    options: &Value,
+    span: Span,
+) -> EvalResult<EvalError> {
+    let def_prefix_v = ev.select_str(first, "prefix", span)?;
+    let def_prefix: Vec<String> = {
+        let l = ev.expect_list(&def_prefix_v)?;
+        let mut v = Vec::new();
+        for x in l.iter() {
+            v.push(to_string(ev, x, span)?);
+        }
+        v
+    };
+    let full: Vec<String> = prefix.iter().chain(def_prefix.iter()).cloned().collect();
+    let opt_text = show_option(ev, lib, &full, span)?;
+    let file = ev.select_str(first, "file", span)?;
+    let file_s = to_string(ev, &file, span)?;
+    let def = Def::from_value(ev, first, span)?;
+    let def_text = show_defs(ev, lib, &[def], span).map_err(|e| {
+        e.context(format!("while evaluating a definition from `{file_s}'"), None).context(
+            format!("while evaluating the error message for definitions for `{opt_text}', which is an option that does not exist"),
+            None,
+        )
+    })?;
+    let abs_parent: Vec<String> = full[..full.len().saturating_sub(1)].to_vec();
+    let parent: Vec<String> = def_prefix[..def_prefix.len().saturating_sub(1)].to_vec();
+    let mut node = options.clone();
+    let mut ok = true;
+    for p in &parent {
+        match get(ev, &node, p)? {
+            Some(n) => node = n,
+            None => {
+                ok = false;
+                break;
+            }
+        }
+    }
+    let siblings: Vec<String> = if ok {
+        match ev.force(&node)? {
+            Value::Attrs(a) => a.iter().map(|x| x.name.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let candidates: Vec<String> =
+        if parent.is_empty() { siblings.into_iter().filter(|s| s != "_module").collect() } else { siblings };
+    let invalid = def_prefix.last().cloned().unwrap_or_default();
+    let mut scored: Vec<(usize, String)> = candidates
+        .into_iter()
+        .map(|c| (dendrite_eval::eval::levenshtein(&invalid, &c), c))
+        .filter(|(d, _)| true_if_small_or(*d))
+        .collect();
+    if scored.len() >= 100 {
+        scored.retain(|(d, _)| *d <= 2);
+    }
+    scored.sort_by_key(|(d, _)| *d);
+    scored.truncate(3);
+    let show = |ev: &mut Evaluator, s: &str| -> EvalResult<String> {
+        let mut loc = abs_parent.clone();
+        loc.push(s.to_string());
+        Ok(format!("`{}'", show_option(ev, lib, &loc, span)?))
+    };
+    let suggestion = match scored.len() {
+        0 => String::new(),
+        1 => format!("\n\nDid you mean {}?", show(ev, &scored[0].1)?),
+        _ => {
+            let mut shown = Vec::new();
+            for (_, s) in &scored {
+                shown.push(show(ev, s)?);
+            }
+            let last = shown.pop().unwrap_or_default();
+            format!("\n\nDid you mean {} or {last}?", shown.join(", "))
+        }
+    };
+    let base = format!("The option `{opt_text}' does not exist. Definition values:{def_text}{suggestion}");
+    let names: Vec<String> = match ev.force(options)? {
+        Value::Attrs(a) => a.iter().map(|x| x.name.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    if names == ["_module"] {
+        let option_name = show_option(ev, lib, prefix, span)?;
+        if option_name.is_empty() {
+            return Ok(throw(format!(
+                "{base}\n\nIt seems as if you're trying to declare an option by placing it into `config' rather than `options'!\n"
+            )));
+        }
+        return Ok(throw(format!(
+            "{base}\n\nHowever there are no options defined in `{option_name}'. Are you sure you've\ndeclared your options properly? This can happen if you e.g. declared your options in `types.submodule'\nunder `config' rather than `options'.\n"
+        )));
+    }
+    Ok(throw(base))
+}
+
+fn true_if_small_or(_d: usize) -> bool {
+    true
+}
+
+/// `mapAttrsRecursiveCond (v: !isOption v) (_: v: v.value) options`, lazily.
+fn declared_config(options: &Value) -> Value {
+    let options = options.clone();
+    Value::lazy(move |ev: &mut Evaluator| {
+        let a = ev.expect_attrs(&options)?;
+        let entries = a
+            .iter()
+            .map(|x| {
+                let v = x.value.clone();
+                Attr {
+                    name: x.name,
+                    value: Value::lazy(move |ev: &mut Evaluator| {
+                        let forced = ev.force(&v)?;
+                        match &forced {
+                            Value::Attrs(inner) => {
+                                if is_option_set(ev, inner)? {
+                                    let value = inner
+                                        .get(sym("value"))
+                                        .cloned()
+                                        .ok_or_else(|| missing_attr(sym("value"), inner))?;
+                                    ev.force(&value)
+                                } else {
+                                    ev.force(&declared_config(&forced))
+                                }
+                            }
+                            _ => Ok(forced),
+                        }
+                    }),
+                    pos: x.pos,
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
+    })
+}
+
+fn is_option_set(ev: &mut Evaluator, a: &Attrs) -> EvalResult<bool> {
+    match a.get(sym("_type")).cloned() {
+        Some(t) => Ok(matches!(ev.force(&t)?, Value::String(s) if s.as_bytes() == b"option")),
+        None => Ok(false),
+    }
+}
+
+fn is_option(ev: &mut Evaluator, v: &Value) -> EvalResult<bool> {
+    match ev.force(v)? {
+        Value::Attrs(a) => is_option_set(ev, &a),
+        _ => Ok(false),
+    }
+}
+
+fn internal_module(ev: &mut Evaluator, st: &State, span: Span) -> EvalResult<Value> {
+    let lib = &st.lib;
+    let mk_option = lib_fn(ev, lib, &["mkOption"], span)?;
+    let types = lib_fn(ev, lib, &["types"], span)?;
+    let lazy_attrs_of = ev.select_str(&types, "lazyAttrsOf", span)?;
+    let raw = ev.select_str(&types, "raw", span)?;
+    let args_type = Value::lazy_apply(lazy_attrs_of, raw, span);
+    let bool_t = ev.select_str(&types, "bool", span)?;
+    let null_or = ev.select_str(&types, "nullOr", span)?;
+    let option_type = ev.select_str(&types, "optionType", span)?;
+    let freeform_type = Value::lazy_apply(null_or, option_type, span);
+    let mut args_decl =
+        vec![Attr::new(sym("type"), args_type), Attr::new(sym("description"), str_value(ARGS_DESCRIPTION))];
+    if !st.args.prefix.is_empty() {
+        args_decl.push(Attr::new(sym("internal"), Value::Bool(true)));
+    }
+    let opt = |decl: Vec<Attr>| Value::lazy_apply(mk_option.clone(), Value::attrs(decl), span);
+    let options = Value::attrs(vec![Attr::new(
+        sym("_module"),
+        Value::attrs(vec![
+            Attr::new(sym("args"), opt(args_decl)),
+            Attr::new(
+                sym("check"),
+                opt(vec![
+                    Attr::new(sym("type"), bool_t),
+                    Attr::new(sym("internal"), Value::Bool(true)),
+                    Attr::new(sym("default"), Value::Bool(true)),
+                    Attr::new(
+                        sym("description"),
+                        str_value("Whether to check whether all option definitions have matching declarations."),
+                    ),
+                ]),
+            ),
+            Attr::new(
+                sym("freeformType"),
+                opt(vec![
+                    Attr::new(sym("type"), freeform_type),
+                    Attr::new(sym("internal"), Value::Bool(true)),
+                    Attr::new(sym("default"), Value::Null),
+                    Attr::new(sym("description"), str_value(FREEFORM_DESCRIPTION)),
+                ]),
+            ),
+            Attr::new(
+                sym("specialArgs"),
+                opt(vec![
+                    Attr::new(sym("readOnly"), Value::Bool(true)),
+                    Attr::new(sym("internal"), Value::Bool(true)),
+                    Attr::new(
+                        sym("description"),
+                        str_value(
+                            "Externally provided module arguments that can't be modified from\nwithin a configuration, but can be used in module imports.\n",
+                        ),
+                    ),
+                ]),
+            ),
+        ]),
+    )]);
+    let extend = extend_modules_fn(st);
+    let module_type = module_type_value(st);
+    let config = Value::attrs(vec![Attr::new(
+        sym("_module"),
+        Value::attrs(vec![
+            Attr::new(
+                sym("args"),
+                Value::attrs(vec![Attr::new(sym("extendModules"), extend), Attr::new(sym("moduleType"), module_type)]),
+            ),
+            Attr::new(sym("specialArgs"), Value::Attrs(st.args.special_args.clone())),
+        ]),
+    )]);
+    Ok(Value::attrs(vec![
+        Attr::new(sym("_file"), str_value("lib/modules.nix")),
+        Attr::new(sym("key"), str_value("lib/modules.nix")),
+        Attr::new(sym("options"), options),
+        Attr::new(sym("config"), config),
+    ]))
+}
+
+const ARGS_DESCRIPTION: &str = "Additional arguments passed to each module in addition to ones\nlike `lib`, `config`,\nand `pkgs`, `modulesPath`.\n";
+const FREEFORM_DESCRIPTION: &str = "If set, merge all definitions that don't have an associated option\ntogether using this type. The result then gets combined with the\nvalues of all declared options to produce the final `\nconfig` value.\n\nIf this is `null`, definitions without an option\nwill throw an error unless {option}`_module.check` is\nturned off.\n";
+
+fn module_type_value(st: &State) -> Value {
+    let lib = st.lib.clone();
+    let modules = st.args.modules.clone();
+    let special = st.args.special_args.clone();
+    let class = st.args.class.clone();
+    let span = st.span;
+    Value::lazy(move |ev: &mut Evaluator| {
+        let f = lib_fn(ev, &lib, &["types", "submoduleWith"], span)?;
+        let arg = Value::attrs(vec![
+            Attr::new(sym("modules"), modules.clone()),
+            Attr::new(sym("specialArgs"), Value::Attrs(special.clone())),
+            Attr::new(sym("class"), class.clone()),
+        ]);
+        ev.call(f, arg, span)
+    })
+}
+
+fn extend_modules_fn(st: &State) -> Value {
+    let lib = st.lib.clone();
+    let original = st.args.original.clone();
+    let regular = st.regular_modules.clone();
+    native("extendModules", 1, move |ev: &mut Evaluator, args: &[Value], span: Span| {
+        let ext = ev.expect_attrs(&args[0])?;
+        for x in ext.iter() {
+            if !["modules", "specialArgs", "prefix"].contains(&&*x.name.as_str()) {
+                return Err(EvalError::at(
+                    ErrorKind::Type,
+                    format!("function 'extendModules' called with unexpected argument '{}'", x.name),
+                    span,
+                ));
+            }
+        }
+        let more = ext.get(sym("modules")).cloned().unwrap_or_else(|| Value::list(vec![]));
+        let mut modules: Vec<Value> = ev.expect_list(&regular)?.iter().cloned().collect();
+        modules.extend(ev.expect_list(&more)?.iter().cloned());
+        let old_special = match original.get(sym("specialArgs")) {
+            Some(s) => ev.expect_attrs(&s.clone())?,
+            None => Rc::new(Attrs::empty()),
+        };
+        let special = match ext.get(sym("specialArgs")) {
+            Some(s) => old_special.update(&*ev.expect_attrs(&s.clone())?),
+            None => (*old_special).clone(),
+        };
+        let prefix = ext
+            .get(sym("prefix"))
+            .cloned()
+            .or_else(|| original.get(sym("prefix")).cloned())
+            .unwrap_or_else(|| Value::list(vec![]));
+        let new_args = original.update(&Attrs::from_unsorted(vec![
+            Attr::new(sym("modules"), Value::list(modules)),
+            Attr::new(sym("specialArgs"), Value::Attrs(Rc::new(special))),
+            Attr::new(sym("prefix"), prefix),
+        ]));
+        eval_modules(ev, &lib, &Value::Attrs(Rc::new(new_args)), span)
+    })
+}
+
+fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
+    let span = st.span;
+    let checked = |f: fn(&mut Evaluator, &State) -> EvalResult<Value>| -> Value {
+        let st = st.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            st.check_unmatched(ev)?;
+            f(ev, &st)
+        })
+    };
+    let options = checked(|ev, st| Ok(st.merged(ev)?.matched.clone()));
+    let config = checked(|ev, st| {
+        let c = st.full_config(ev)?;
+        let a = ev.expect_attrs(&c)?;
+        let kept: Vec<Attr> = a.iter().filter(|x| x.name != sym("_module")).cloned().collect();
+        Ok(Value::Attrs(Rc::new(Attrs::from_sorted(kept))))
+    });
+    let module = checked(|ev, st| {
+        let c = st.full_config(ev)?;
+        ev.select_str(&c, "_module", st.span)
+    });
+    let graph = {
+        let st = st.clone();
+        Value::lazy(move |ev: &mut Evaluator| Ok(st.collected(ev)?.graph.clone()))
+    };
+    let _ = ev;
+    let _ = span;
+    Ok(Value::attrs(vec![
+        Attr::new(sym("_type"), str_value("configuration")),
+        Attr::new(sym("options"), options),
+        Attr::new(sym("config"), config),
+        Attr::new(sym("_module"), module),
+        Attr::new(sym("graph"), graph),
+        Attr::new(sym("extendModules"), extend_modules_fn(st)),
+        Attr::new(sym("type"), module_type_value(st)),
+        Attr::new(sym("class"), st.args.class.clone()),
+    ]))
+}
+
+// ----------------------------------------------------------- mergeModules
+
+/// A declaration source: `{ _file; pos; options; }` in nixpkgs.
+#[derive(Clone)]
+struct Decl {
+    file: Value,
+    pos: Value,
+    options: Value,
+}
+
+/// A definition source: `{ file; config; }`.
+#[derive(Clone)]
+struct ConfigDef {
+    file: Value,
+    config: Value,
+}
+
+/// An unmatched definition: `{ file; value; prefix; }`.
+#[derive(Clone)]
+struct Unmatched {
+    file: Value,
+    value: Value,
+    prefix: Vec<String>,
+}
+
+fn merge_modules(
+    ev: &mut Evaluator,
+    lib: &Value,
+    prefix: &[String],
+    modules: &[Module],
+    span: Span,
+) -> EvalResult<Merged> {
+    let decls: Vec<Decl> =
+        modules.iter().map(|m| Decl { file: m.file.clone(), pos: Value::Null, options: m.options.clone() }).collect();
+    let sources: Vec<ConfigDef> =
+        modules.iter().map(|m| ConfigDef { file: m.file.clone(), config: m.config.clone() }).collect();
+    let node = MergeNode::new(lib.clone(), prefix.to_vec(), decls, sources, span);
+    node.result(ev)
+}
+
+/// One level of `mergeModules'`. `sources` are the definitions of this
+/// level before their properties are pushed down; that (and everything
+/// derived from definitions) happens only when a definition is needed.
+struct MergeNode {
+    lib: Value,
+    prefix: Vec<String>,
+    decls: Vec<Decl>,
+    sources: Vec<ConfigDef>,
+    span: Span,
+    raw: OnceCell<Rc<RawDefs>>,
+    this: std::rc::Weak<MergeNode>,
+}
+
+/// `rawDefinitionsByName` of one level, and whether the level had any
+/// definition at all (`configs == [ ]`).
+struct RawDefs {
+    by_name: FxHashMap<Symbol, Vec<Def>>,
+    any: bool,
+}
+
+/// Computes (once) the per-name result it was made for.
+type Compute = Rc<dyn Fn(&mut Evaluator) -> EvalResult<()>>;
+
+/// The per-name result of `mergeModules'`: an option, or a nested level.
+/// Both parts are lazy: asking for one must not force the other.
+struct NameResult {
+    matched: Value,
+    /// A list of `{ file; value; prefix; }` relative to the name.
+    unmatched: Value,
+}
+
+impl MergeNode {
+    fn new(lib: Value, prefix: Vec<String>, decls: Vec<Decl>, sources: Vec<ConfigDef>, span: Span) -> Rc<MergeNode> {
+        Rc::new_cyclic(|this| MergeNode { lib, prefix, decls, sources, span, raw: OnceCell::new(), this: this.clone() })
+    }
+
+    fn self_rc(&self) -> Rc<MergeNode> {
+        self.this.upgrade().expect("a merge node is alive while it is used")
+    }
+
+    fn prefix_text(&self) -> String {
+        self.prefix.join(".")
+    }
+
+    /// `declsByName`: for each name, the declarations in module order.
+    fn decls_by_name(&self, ev: &mut Evaluator) -> EvalResult<Vec<(Symbol, Vec<Decl>)>> {
+        let mut by_name: FxHashMap<Symbol, Vec<Decl>> = FxHashMap::default();
+        let mut order: Vec<Symbol> = Vec::new();
+        for d in &self.decls {
+            let subtree = ev.force(&d.options)?;
+            let Value::Attrs(a) = &subtree else {
+                return Err(throw(format!(
+                    "An option declaration for `{}' has type\n`{}' rather than an attribute set.\nDid you mean to define this outside of `options'?\n",
+                    self.prefix_text(),
+                    subtree.type_of()
+                )));
+            };
+            for x in a.iter() {
+                let pos = match x.pos {
+                    Some(p) => ev.pos_attrs(p),
+                    None => Value::Null,
+                };
+                let decl = Decl { file: d.file.clone(), pos, options: x.value.clone() };
+                by_name
+                    .entry(x.name)
+                    .or_insert_with(|| {
+                        order.push(x.name);
+                        Vec::new()
+                    })
+                    .push(decl);
+            }
+        }
+        order.sort();
+        Ok(order.into_iter().map(|n| (n, by_name.remove(&n).unwrap_or_default())).collect())
+    }
+
+    /// `rawDefinitionsByName` (after pushing the properties of this level's
+    /// definitions down), computed on first use.
+    fn raw_defs(&self, ev: &mut Evaluator) -> EvalResult<Rc<RawDefs>> {
+        if let Some(r) = self.raw.get() {
+            return Ok(r.clone());
+        }
+        let mut by_name: FxHashMap<Symbol, Vec<Def>> = FxHashMap::default();
+        let mut any = false;
+        for src in &self.sources {
+            for cfg in props::push_down(ev, &src.config, self.span)? {
+                any = true;
+                let cfg = ev.force(&cfg)?;
+                let Value::Attrs(a) = &cfg else {
+                    let p = self.prefix_text();
+                    let file = to_string(ev, &src.file, self.span)?;
+                    return Err(throw(format!(
+                        "In module `{file}', you're trying to define a value of type `{}'\nrather than an attribute set for the option\n`{p}'!\n\nThis usually happens if `{p}' has option\ndefinitions inside that are not matched. Please check how to properly define\nthis option by e.g. referring to `man 5 configuration.nix'!\n",
+                        cfg.type_of()
+                    )));
+                };
+                for x in a.iter() {
+                    by_name.entry(x.name).or_default().push(Def {
+                        file: src.file.clone(),
+                        value: x.value.clone(),
+                        full: None,
+                    });
+                }
+            }
+        }
+        let r = Rc::new(RawDefs { by_name, any });
+        let _ = self.raw.set(r.clone());
+        Ok(r)
+    }
+
+    fn result(self: Rc<Self>, ev: &mut Evaluator) -> EvalResult<Merged> {
+        let decls = self.decls_by_name(ev)?;
+        let mut matched_entries = Vec::with_capacity(decls.len());
+        let mut results: Vec<(Symbol, Rc<OnceCell<NameResult>>, Compute)> = Vec::new();
+        for (name, ds) in decls {
+            let cell: Rc<OnceCell<NameResult>> = Rc::new(OnceCell::new());
+            let compute: Compute = {
+                let node = self.clone();
+                let cell = cell.clone();
+                Rc::new(move |ev: &mut Evaluator| {
+                    if cell.get().is_some() {
+                        return Ok(());
+                    }
+                    let r = node.merge_name(ev, name, &ds)?;
+                    let _ = cell.set(r);
+                    Ok(())
+                })
+            };
+            let matched = {
+                let cell = cell.clone();
+                let compute = compute.clone();
+                Value::lazy(move |ev: &mut Evaluator| {
+                    compute(ev)?;
+                    let m = cell.get().expect("computed").matched.clone();
+                    ev.force(&m)
+                })
+            };
+            matched_entries.push(Attr::new(name, matched));
+            results.push((name, cell, compute));
+        }
+        let matched_names: FxHashSet<Symbol> = results.iter().map(|(n, _, _)| *n).collect();
+        let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
+        let node = self.clone();
+        let span = self.span;
+        let unmatched = Value::lazy(move |ev: &mut Evaluator| {
+            let raw = node.raw_defs(ev)?;
+            if !raw.any {
+                return Ok(Value::list(vec![]));
+            }
+            // Per name, in name order: nested unmatched definitions, plus the
+            // definitions of names that no option declares.
+            let mut by_name: Vec<(Symbol, Vec<Unmatched>)> = Vec::new();
+            for (name, cell, compute) in &results {
+                compute(ev)?;
+                let list = cell.get().expect("computed").unmatched.clone();
+                let list = ev.expect_list(&list)?;
+                let mut nested = Vec::with_capacity(list.len());
+                for u in list.iter() {
+                    let file = ev.select_str(u, "file", span)?;
+                    let value = ev.select_str(u, "value", span)?;
+                    let prefix_v = ev.select_str(u, "prefix", span)?;
+                    let mut prefix = Vec::new();
+                    for p in ev.expect_list(&prefix_v)?.iter() {
+                        prefix.push(to_string(ev, p, span)?);
+                    }
+                    nested.push(Unmatched { file, value, prefix });
+                }
+                by_name.push((*name, nested));
+            }
+            for (name, defs) in raw.by_name.iter() {
+                if !matched_names.contains(name) {
+                    by_name.push((
+                        *name,
+                        defs.iter()
+                            .map(|d| Unmatched { file: d.file.clone(), value: d.value.clone(), prefix: Vec::new() })
+                            .collect(),
+                    ));
+                }
+            }
+            by_name.sort_by_key(|(n, _)| *n);
+            let mut out = Vec::new();
+            for (name, defs) in by_name {
+                for d in defs {
+                    let mut prefix = vec![name.to_string()];
+                    prefix.extend(d.prefix);
+                    out.push(Value::attrs(vec![
+                        Attr::new(sym("file"), d.file),
+                        Attr::new(sym("value"), d.value),
+                        Attr::new(sym("prefix"), list_of_strings(&prefix)),
+                    ]));
+                }
+            }
+            Ok(Value::list(out))
+        });
+        Ok(Merged { matched, unmatched })
+    }
+
+    fn merge_name(&self, ev: &mut Evaluator, name: Symbol, decls: &[Decl]) -> EvalResult<NameResult> {
+        let span = self.span;
+        let mut loc = self.prefix.clone();
+        loc.push(name.to_string());
+        // The definitions are only needed once the option's value is.
+        let defs_raw: DefsProvider = {
+            let node = self.self_rc();
+            Rc::new(move |ev: &mut Evaluator| Ok(node.raw_defs(ev)?.by_name.get(&name).cloned().unwrap_or_default()))
+        };
+        let mut option_count = 0;
+        let mut option_decls = Vec::new();
+        for d in decls {
+            let v = ev.force(&d.options)?;
+            let t = match &v {
+                Value::Attrs(a) => a.get(sym("_type")).cloned(),
+                _ => None,
+            };
+            if let Some(t) = t {
+                let t = ev.force(&t)?;
+                let is_opt = matches!(&t, Value::String(s) if s.as_bytes() == b"option");
+                if !is_opt {
+                    let tag = match &t {
+                        Value::String(s) => s.to_str_lossy().into_owned(),
+                        other => crate::eval_modules::show_plain(other),
+                    };
+                    return Err(self.declaration_type_error(ev, &loc, &tag, &d.file)?);
+                }
+                option_count += 1;
+                option_decls.push(d.clone());
+            }
+        }
+        if option_count == decls.len() {
+            let matched = self.lazy_option(loc, decls.to_vec(), defs_raw);
+            return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
+        }
+        if option_count > 0 {
+            let mut all_submodule = true;
+            for d in &option_decls {
+                let ty = get(ev, &d.options, "type")?;
+                let name = match ty {
+                    Some(t) => get(ev, &t, "name")?,
+                    None => None,
+                };
+                let is_sub = match name {
+                    Some(n) => matches!(ev.force(&n)?, Value::String(s) if s.as_bytes() == b"submodule"),
+                    None => false,
+                };
+                if !is_sub {
+                    all_submodule = false;
+                    break;
+                }
+            }
+            if all_submodule {
+                let mut converted = Vec::with_capacity(decls.len());
+                for d in decls {
+                    converted.push(self.option_tree_to_option(ev, d)?);
+                }
+                let matched = self.lazy_option(loc, converted, defs_raw);
+                return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
+            }
+            let first = &option_decls[0];
+            let file = to_string(ev, &first.file, span)?;
+            let desc = match get(ev, &first.options, "type")? {
+                Some(t) => match get(ev, &t, "description")? {
+                    Some(d) => to_string(ev, &d, span)?,
+                    None => "<no description>".to_string(),
+                },
+                None => "<no description>".to_string(),
+            };
+            let non_options: Vec<Decl> = {
+                let mut v = Vec::new();
+                for d in decls {
+                    if !is_option(ev, &d.options)? {
+                        v.push(d.clone());
+                    }
+                }
+                v
+            };
+            let raw_decls = self.show_raw_decls(ev, &loc, &non_options)?;
+            let shown = show_option(ev, &self.lib, &loc, span)?;
+            return Err(throw(format!(
+                "The option `{shown}' in module `{file}' would be a parent of the following options, but its type `{desc}' does not support nested options.\n{raw_decls}"
+            )));
+        }
+        // A level of nested options: recurse; its definitions are this
+        // level's definitions of `name`.
+        let raw = self.raw_defs(ev)?;
+        let nested: Vec<ConfigDef> = raw
+            .by_name
+            .get(&name)
+            .map(|defs| defs.iter().map(|d| ConfigDef { file: d.file.clone(), config: d.value.clone() }).collect())
+            .unwrap_or_default();
+        let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
+        let merged = node.result(ev)?;
+        Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })
+    }
+
+    /// The merged option at `loc`, built when first needed.
+    fn lazy_option(&self, loc: Vec<String>, decls: Vec<Decl>, defs: DefsProvider) -> Value {
+        let lib = self.lib.clone();
+        let span = self.span;
+        Value::lazy(move |ev: &mut Evaluator| {
+            let opt = merge_option_decls(ev, &lib, &loc, &decls, span)?;
+            let opt = fixup_option_type(ev, &lib, &opt, span)?;
+            eval_option_value(ev, &lib, &loc, &opt, defs.clone(), span)
+        })
+    }
+
+    fn option_tree_to_option(&self, ev: &mut Evaluator, d: &Decl) -> EvalResult<Decl> {
+        if is_option(ev, &d.options)? {
+            return Ok(d.clone());
+        }
+        let span = self.span;
+        let submodule_with = lib_fn(ev, &self.lib, &["types", "submoduleWith"], span)?;
+        let mk_option = lib_fn(ev, &self.lib, &["mkOption"], span)?;
+        let module = Value::attrs(vec![Attr::new(sym("options"), d.options.clone())]);
+        let ty = ev.call(
+            submodule_with,
+            Value::attrs(vec![
+                Attr::new(sym("modules"), Value::list(vec![module])),
+                Attr::new(sym("shorthandOnlyDefinesConfig"), Value::Null),
+            ]),
+            span,
+        )?;
+        let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym("type"), ty)]), span)?;
+        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), options: opt })
+    }
+
+    fn show_raw_decls(&self, ev: &mut Evaluator, loc: &[String], decls: &[Decl]) -> EvalResult<String> {
+        // `showRawDecls`: each nested option path under `loc`, with its files.
+        let span = self.span;
+        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        fn walk(
+            ev: &mut Evaluator,
+            lib: &Value,
+            path: &mut Vec<String>,
+            v: &Value,
+            file: &str,
+            out: &mut Vec<(String, Vec<String>)>,
+            span: Span,
+        ) -> EvalResult<()> {
+            let f = ev.force(v)?;
+            if is_option(ev, &f)? {
+                let shown = show_option(ev, lib, path, span)?;
+                match out.iter_mut().find(|(p, _)| *p == shown) {
+                    Some((_, files)) => files.push(file.to_string()),
+                    None => out.push((shown, vec![file.to_string()])),
+                }
+                return Ok(());
+            }
+            if let Value::Attrs(a) = &f {
+                for x in a.iter() {
+                    path.push(x.name.to_string());
+                    walk(ev, lib, path, &x.value, file, out, span)?;
+                    path.pop();
+                }
+            }
+            Ok(())
+        }
+        for d in decls {
+            let file = to_string(ev, &d.file, span)?;
+            let mut path = loc.to_vec();
+            walk(ev, &self.lib, &mut path, &d.options, &file, &mut lines, span)?;
+        }
+        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(lines
+            .into_iter()
+            .map(|(p, files)| format!("  - option(s) with prefix `{p}' in module `{}'", files.join("' and `")))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    fn declaration_type_error(
+        &self,
+        ev: &mut Evaluator,
+        loc: &[String],
+        tag: &str,
+        file: &Value,
+    ) -> EvalResult<EvalError> {
+        let span = self.span;
+        let escape = lib_fn(ev, &self.lib, &["strings", "escapeNixIdentifier"], span)?;
+        let last = loc.last().cloned().unwrap_or_default();
+        let name = ev.call(escape, str_value(&last), span)?;
+        let name = ev.expect_string(&name)?.to_str_lossy().into_owned();
+        let path = show_option(ev, &self.lib, loc, span)?;
+        let file = to_string(ev, file, span)?;
+        let mut paragraphs = vec![format!(
+            "In module {file}: expected an option declaration at option path `{path}` but got an attribute set with type {tag}"
+        )];
+        if tag == "option-type" {
+            let comment = if loc.len() > 1 { format!("\n    # {path}") } else { String::new() };
+            paragraphs.push(format!(
+                "When declaring an option, you must wrap the type in a `mkOption` call. It should look somewhat like:\n    {comment}\n    {name} = lib.mkOption {{\n      description = ...;\n      type = <the type you wrote for {name}>;\n      ...\n    }};\n"
+            ));
+        }
+        Ok(throw(paragraphs.join("\n\n")))
+    }
+}
+
+/// A short rendering of a non-string value (for messages only).
+pub fn show_plain(v: &Value) -> String {
+    dendrite_eval::print::show_short(v)
+}
+
+// ---------------------------------------------------------- option merging
+
+/// `mergeOptionDecls loc opts`.
+fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[Decl], span: Span) -> EvalResult<Value> {
+    let mut res: Rc<Attrs> = Rc::new(Attrs::from_unsorted(vec![
+        Attr::new(sym("loc"), list_of_strings(loc)),
+        Attr::new(sym("declarations"), Value::list(vec![])),
+        Attr::new(sym("declarationPositions"), Value::list(vec![])),
+        Attr::new(sym("options"), Value::list(vec![])),
+    ]));
+    for opt in opts {
+        let o = ev.expect_attrs(&opt.options)?;
+        let already = |ev: &mut Evaluator, res: &Attrs| -> EvalResult<EvalError> {
+            let shown = show_option(ev, lib, loc, span)?;
+            let file = to_string(ev, &opt.file, span)?;
+            let decls = res.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+            let files = show_files(ev, &decls, span)?;
+            Ok(throw(format!("The option `{shown}' in `{file}' is already declared in {files}.")))
+        };
+        let mut type_set: Option<Value> = None;
+        if let (Some(t_new), Some(t_old)) = (o.get(sym("type")).cloned(), res.get(sym("type")).cloned()) {
+            let type_merge = ev.select_str(&t_old, "typeMerge", span)?;
+            let functor = ev.select_str(&t_new, "functor", span)?;
+            let merged = ev.call(type_merge, functor, span)?;
+            if matches!(merged, Value::Null) {
+                return Err(already(ev, &res)?);
+            }
+            type_set = Some(merged);
+        }
+        for k in ["default", "example", "description", "apply"] {
+            if o.get(sym(k)).is_some() && res.get(sym(k)).is_some() {
+                return Err(already(ev, &res)?);
+            }
+        }
+        let sub_modules = match o.get(sym("type")).cloned() {
+            Some(t) => get(ev, &t, "getSubModules")?,
+            None => None,
+        };
+        let res_options = res.get(sym("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
+        let submodules = match sub_modules {
+            Some(gsm) if !matches!(ev.force(&gsm)?, Value::Null) => {
+                let list = ev.expect_list(&gsm)?;
+                let file = opt.file.clone();
+                let mut out: Vec<Value> = list
+                    .iter()
+                    .map(|m| {
+                        Value::attrs(vec![
+                            Attr::new(sym("_file"), file.clone()),
+                            Attr::new(sym("imports"), Value::list(vec![m.clone()])),
+                        ])
+                    })
+                    .collect();
+                out.extend(ev.expect_list(&res_options)?.iter().cloned());
+                Value::list(out)
+            }
+            _ => res_options,
+        };
+        let declarations = {
+            let mut v: Vec<Value> = ev
+                .expect_list(&res.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![])))?
+                .iter()
+                .cloned()
+                .collect();
+            v.push(opt.file.clone());
+            Value::list(v)
+        };
+        let positions = {
+            let mut v: Vec<Value> = ev
+                .expect_list(&res.get(sym("declarationPositions")).cloned().unwrap_or_else(|| Value::list(vec![])))?
+                .iter()
+                .cloned()
+                .collect();
+            match ev.force(&opt.pos)? {
+                Value::Null => v.push(Value::attrs(vec![
+                    Attr::new(sym("file"), opt.file.clone()),
+                    Attr::new(sym("line"), Value::Null),
+                    Attr::new(sym("column"), Value::Null),
+                ])),
+                p => v.push(p),
+            }
+            Value::list(v)
+        };
+        let mut merged = o.update(&res);
+        let mut extra = vec![
+            Attr::new(sym("declarations"), declarations),
+            Attr::new(sym("declarationPositions"), positions),
+            Attr::new(sym("options"), submodules),
+        ];
+        if let Some(t) = type_set {
+            extra.push(Attr::new(sym("type"), t));
+        }
+        merged = merged.update(&Attrs::from_unsorted(extra));
+        res = Rc::new(merged);
+    }
+    Ok(Value::Attrs(res))
+}
+
+/// `fixupOptionType loc opt`.
+fn fixup_option_type(ev: &mut Evaluator, lib: &Value, opt: &Value, span: Span) -> EvalResult<Value> {
+    let o = ev.expect_attrs(opt)?;
+    let ty = o.get(sym("type")).cloned();
+    let get_sub = match &ty {
+        Some(t) => get(ev, t, "getSubModules")?,
+        None => None,
+    };
+    let get_sub_null = match &get_sub {
+        Some(g) => matches!(ev.force(g)?, Value::Null),
+        None => true,
+    };
+    if get_sub_null {
+        let t = match ty {
+            Some(t) => t,
+            None => lib_fn(ev, lib, &["types", "unspecified"], span)?,
+        };
+        return Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![Attr::new(sym("type"), t)])))));
+    }
+    let t = ty.expect("checked above");
+    let subst = ev.select_str(&t, "substSubModules", span)?;
+    let options = o.get(sym("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    let new_type = Value::lazy_apply(subst, options, span);
+    Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![
+        Attr::new(sym("type"), new_type),
+        Attr::new(sym("options"), Value::list(vec![])),
+    ])))))
+}
+
+/// The result of `mergeDefinitions loc type defs`, computed once.
+struct Merging {
+    defs_final: Vec<Def>,
+    highest_prio: i64,
+}
+
+fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Merging> {
+    // Fast path: one definition without properties.
+    if defs.len() == 1 {
+        let d = &defs[0];
+        let file = to_string(ev, &d.file, span).unwrap_or_default();
+        let plain = (|| -> EvalResult<bool> {
+            Ok(match ev.force(&d.value)? {
+                Value::Attrs(a) => a.get(sym("_type")).is_none(),
+                _ => true,
+            })
+        })()
+        .map_err(|e| e.context(format!("while evaluating definitions from `{file}':"), None))?;
+        if plain {
+            return Ok(Merging { defs_final: defs.to_vec(), highest_prio: DEFAULT_OVERRIDE_PRIORITY });
+        }
+    }
+    let mut normalized = Vec::new();
+    for m in defs {
+        let mut values = Vec::new();
+        let file = m.file.clone();
+        props::discharge(ev, &m.value, span, &mut values).map_err(|e| {
+            let f = to_string(ev, &file, span).unwrap_or_default();
+            e.context(format!("while evaluating definitions from `{f}':"), None)
+        })?;
+        for v in values {
+            if props::tag(ev, &v)?.as_deref() == Some(b"definition") {
+                normalized.push(Def::from_value(ev, &v, span)?);
+            } else {
+                normalized.push(Def { file: m.file.clone(), value: v, full: None });
+            }
+        }
+    }
+    let (filtered, highest) = props::filter_overrides(ev, &normalized, span)?;
+    let mut any_order = false;
+    for d in &filtered {
+        if props::tag(ev, &d.value)?.as_deref() == Some(b"order") {
+            any_order = true;
+            break;
+        }
+    }
+    let sorted = if any_order { props::sort_properties(ev, filtered, span)? } else { filtered };
+    Ok(Merging { defs_final: sorted, highest_prio: highest })
+}
+
+fn defs_list(defs: &[Def]) -> Value {
+    Value::list(defs.iter().map(Def::to_value).collect())
+}
+
+/// `mergeDefinitions loc type defs`, as a record of lazy values.
+pub struct MergeResult {
+    /// `defsFinal'` (values and highest priority)
+    pub defs_final: Value,
+    /// `defsFinal`
+    pub defs_final_list: Value,
+    /// `highestPrio`
+    pub highest_prio: Value,
+    /// `mergedValue`
+    pub merged_value: Value,
+    /// `isDefined`
+    pub is_defined: Value,
+    /// `checkedAndMerged.valueMeta`
+    pub value_meta: Value,
+    /// `optionalValue`
+    pub optional_value: Value,
+}
+
+/// Produces the definitions of an option when they are first needed.
+pub type DefsProvider = Rc<dyn Fn(&mut Evaluator) -> EvalResult<Vec<Def>>>;
+
+/// A provider of definitions already at hand.
+pub fn defs_now(defs: Vec<Def>) -> DefsProvider {
+    Rc::new(move |_: &mut Evaluator| Ok(defs.clone()))
+}
+
+/// `mergeDefinitions`, lazily: nothing is forced until a field is.
+pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProvider, span: Span) -> MergeResult {
+    type Shared = Rc<OnceCell<Rc<Merging>>>;
+    let cell: Shared = Rc::new(OnceCell::new());
+    let merging = {
+        let cell = cell.clone();
+        move |ev: &mut Evaluator| -> EvalResult<Rc<Merging>> {
+            if let Some(m) = cell.get() {
+                return Ok(m.clone());
+            }
+            let defs = defs(ev)?;
+            let m = Rc::new(normalize_defs(ev, &defs, span)?);
+            let _ = cell.set(m.clone());
+            Ok(m)
+        }
+    };
+    let merging = Rc::new(merging);
+    let loc = Rc::new(loc.to_vec());
+    let lib = lib.clone();
+    let ty = ty.clone();
+
+    let defs_final_list = {
+        let m = merging.clone();
+        Value::lazy(move |ev: &mut Evaluator| Ok(defs_list(&m(ev)?.defs_final)))
+    };
+    let highest_prio = {
+        let m = merging.clone();
+        Value::lazy(move |ev: &mut Evaluator| Ok(Value::Int(m(ev)?.highest_prio)))
+    };
+    let defs_final = Value::attrs(vec![
+        Attr::new(sym("values"), defs_final_list.clone()),
+        Attr::new(sym("highestPrio"), highest_prio.clone()),
+    ]);
+    let is_defined = {
+        let m = merging.clone();
+        Value::lazy(move |ev: &mut Evaluator| Ok(Value::Bool(!m(ev)?.defs_final.is_empty())))
+    };
+    // checkedAndMerged: { headError; value; valueMeta; }
+    let checked_cell: Rc<OnceCell<(Value, Value, Value)>> = Rc::new(OnceCell::new());
+    let checked = {
+        let m = merging.clone();
+        let ty = ty.clone();
+        let loc = loc.clone();
+        let cell = checked_cell.clone();
+        let lib = lib.clone();
+        Rc::new(move |ev: &mut Evaluator| -> EvalResult<(Value, Value, Value)> {
+            if let Some(c) = cell.get() {
+                return Ok(c.clone());
+            }
+            let merging = m(ev)?;
+            let merge = ev.select_str(&ty, "merge", span)?;
+            let v2 = get(ev, &merge, "v2")?;
+            let result = match v2 {
+                Some(v2) => {
+                    let coherent = {
+                        let check = ev.select_str(&ty, "check", span)?;
+                        match get(ev, &check, "isV2MergeCoherent")? {
+                            Some(c) => ev.expect_bool(&c)?,
+                            None => false,
+                        }
+                    };
+                    if !coherent {
+                        let shown = show_option(ev, &lib, &loc, span)?;
+                        let desc = ev.select_str(&ty, "description", span)?;
+                        let desc = to_string(ev, &desc, span)?;
+                        return Err(throw(format!(
+                            "The option `{shown}' has a type `{desc}' that uses\nan ad-hoc `type // {{ check = ...; }}' override, which is incompatible with\nthe v2 merge mechanism.\n\nPlease use `lib.types.addCheck` instead of `type // {{ check }}' to add\ncustom validation. For example:\n\n  lib.types.addCheck baseType (value: /* your check */)\n\ninstead of:\n\n  baseType // {{ check = value: /* your check */; }}\n\nAlternatively, this message may also occur as false positive when mixing Nixpkgs\nversions, if one Nixpkgs is between 83fed2e6..58696117 (Aug 28 - Oct 28 2025)\n"
+                        )));
+                    }
+                    let arg = Value::attrs(vec![
+                        Attr::new(sym("loc"), list_of_strings(&loc)),
+                        Attr::new(sym("defs"), defs_list(&merging.defs_final)),
+                    ]);
+                    let r = ev.call(v2, arg, span)?;
+                    let ra = ev.expect_attrs(&r)?;
+                    for k in ["headError", "value", "valueMeta"] {
+                        if ra.get(sym(k)).is_none() {
+                            return Err(EvalError::new(
+                                ErrorKind::Type,
+                                format!("function 'anonymous lambda' called without required argument '{k}'"),
+                            ));
+                        }
+                    }
+                    let head = ra.get(sym("headError")).cloned().unwrap_or(Value::Null);
+                    let value = ra.get(sym("value")).cloned().unwrap_or(Value::Null);
+                    let meta = ra.get(sym("valueMeta")).cloned().unwrap_or(Value::Null);
+                    let internal = Value::attrs(vec![Attr::new(
+                        sym("_internal"),
+                        Value::attrs(vec![Attr::new(sym("type"), ty.clone())]),
+                    )]);
+                    let meta = {
+                        let meta = meta.clone();
+                        Value::lazy(move |ev: &mut Evaluator| {
+                            let a = ev.expect_attrs(&meta)?;
+                            let i = ev.expect_attrs(&internal)?;
+                            Ok(Value::Attrs(Rc::new(a.update(&i))))
+                        })
+                    };
+                    (head, value, meta)
+                }
+                None => (Value::Null, Value::Null, Value::attrs(vec![])),
+            };
+            let _ = cell.set(result.clone());
+            Ok(result)
+        })
+    };
+    let merged_value = {
+        let m = merging.clone();
+        let ty = ty.clone();
+        let loc = loc.clone();
+        let lib = lib.clone();
+        let checked = checked.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let merging = m(ev)?;
+            if !merging.defs_final.is_empty() {
+                let merge = ev.select_str(&ty, "merge", span)?;
+                if get(ev, &merge, "v2")?.is_some() {
+                    let (head, value, _) = checked(ev)?;
+                    let head = ev.force(&head)?;
+                    if !matches!(head, Value::Null) {
+                        let shown = show_option(ev, &lib, &loc, span)?;
+                        let desc = ev.select_str(&ty, "description", span)?;
+                        let desc = to_string(ev, &desc, span)?;
+                        let msg = ev.select_str(&head, "message", span)?;
+                        let msg = to_string(ev, &msg, span)?;
+                        return Err(throw(format!(
+                            "A definition for option `{shown}' is not of type `{desc}'. TypeError: {msg}"
+                        )));
+                    }
+                    return ev.force(&value);
+                }
+                let check = ev.select_str(&ty, "check", span)?;
+                let mut invalid = Vec::new();
+                for d in &merging.defs_final {
+                    let ok = ev.call(check.clone(), d.value.clone(), span)?;
+                    if !ev.expect_bool(&ok)? {
+                        invalid.push(d.clone());
+                    }
+                }
+                if invalid.is_empty() {
+                    let r = ev.call_n(merge, &[list_of_strings(&loc), defs_list(&merging.defs_final)], span)?;
+                    return ev.force(&r);
+                }
+                let shown = show_option(ev, &lib, &loc, span)?;
+                let desc = ev.select_str(&ty, "description", span)?;
+                let desc = to_string(ev, &desc, span)?;
+                let defs_text = show_defs(ev, &lib, &invalid, span)?;
+                return Err(throw(format!(
+                    "A definition for option `{shown}' is not of type `{desc}'. Definition values:{defs_text}"
+                )));
+            }
+            let empty = ev.select_str(&ty, "emptyValue", span)?;
+            if let Some(v) = get(ev, &empty, "value")? {
+                return ev.force(&v);
+            }
+            let shown = show_option(ev, &lib, &loc, span)?;
+            Err(throw(format!("The option `{shown}' was accessed but has no value defined. Try setting the option.")))
+        })
+    };
+    let value_meta = {
+        let checked = checked.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let (_, _, meta) = checked(ev)?;
+            ev.force(&meta)
+        })
+    };
+    let optional_value = {
+        let m = merging.clone();
+        let mv = merged_value.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            if m(ev)?.defs_final.is_empty() {
+                Ok(Value::attrs(vec![]))
+            } else {
+                Ok(Value::attrs(vec![Attr::new(sym("value"), mv.clone())]))
+            }
+        })
+    };
+    MergeResult { defs_final, defs_final_list, highest_prio, merged_value, is_defined, value_meta, optional_value }
+}
+
+/// `evalOptionValue loc opt defs`: the option with its merged value and
+/// definitions, all computed on demand.
+fn eval_option_value(
+    ev: &mut Evaluator,
+    lib: &Value,
+    loc: &[String],
+    opt: &Value,
+    defs: DefsProvider,
+    span: Span,
+) -> EvalResult<Value> {
+    let o = ev.expect_attrs(opt)?;
+    let ty = o.get(sym("type")).cloned().unwrap_or(Value::Null);
+    let loc_v: Rc<Vec<String>> = Rc::new(loc.to_vec());
+    // `res`, shared by every field that needs it.
+    let res_cell: Rc<OnceCell<Rc<MergeResult>>> = Rc::new(OnceCell::new());
+    let res = {
+        let o = o.clone();
+        let lib = lib.clone();
+        let ty = ty.clone();
+        let loc = loc_v.clone();
+        let cell = res_cell.clone();
+        Rc::new(move |ev: &mut Evaluator| -> EvalResult<Rc<MergeResult>> {
+            if let Some(r) = cell.get() {
+                return Ok(r.clone());
+            }
+            let mut all_defs = Vec::new();
+            if let Some(default) = o.get(sym("default")).cloned() {
+                let decls = o.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+                let first = Value::lazy(move |ev: &mut Evaluator| {
+                    let l = ev.expect_list(&decls)?;
+                    match l.first() {
+                        Some(f) => ev.force(&f.clone()),
+                        None => Err(EvalError::new(ErrorKind::Eval, "'builtins.head' called on an empty list")),
+                    }
+                });
+                let value = Value::attrs(vec![
+                    Attr::new(sym("_type"), str_value("override")),
+                    Attr::new(sym("priority"), Value::Int(1500)),
+                    Attr::new(sym("content"), default),
+                ]);
+                all_defs.push(Def { file: first, value, full: None });
+            }
+            all_defs.extend(defs(ev)?);
+            let read_only = match o.get(sym("readOnly")).cloned() {
+                Some(r) => ev.expect_bool(&r)?,
+                None => false,
+            };
+            if read_only && all_defs.len() > 1 {
+                let shown = show_option(ev, &lib, &loc, span)?;
+                let mut separate = Vec::new();
+                for d in &all_defs {
+                    let single = merge_definitions(&lib, &loc, &ty, defs_now(vec![d.clone()]), span);
+                    separate.push(Def { file: d.file.clone(), value: single.merged_value, full: d.full.clone() });
+                }
+                let text = show_defs(ev, &lib, &separate, span)?;
+                return Err(throw(format!(
+                    "The option `{shown}' is read-only, but it's set multiple times. Definition values:{text}"
+                )));
+            }
+            let r = Rc::new(merge_definitions(&lib, &loc, &ty, defs_now(all_defs), span));
+            let _ = cell.set(r.clone());
+            Ok(r)
+        })
+    };
+    let field = |f: fn(&MergeResult) -> Value| -> Value {
+        let res = res.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let r = res(ev)?;
+            ev.force(&f(&r))
+        })
+    };
+    let value = {
+        let res = res.clone();
+        let apply = o.get(sym("apply")).cloned();
+        let lib = lib.clone();
+        let loc = loc_v.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let r = res(ev).and_then(|r| match &apply {
+                Some(f) => ev.call(f.clone(), r.merged_value.clone(), span).and_then(|v| ev.force(&v)),
+                None => ev.force(&r.merged_value),
+            });
+            r.map_err(|e| {
+                let shown = show_option(ev, &lib, &loc, span).unwrap_or_default();
+                e.context(format!("while evaluating the option `{shown}':"), None)
+            })
+        })
+    };
+    let to_string_fn = {
+        let lib = lib.clone();
+        let loc = loc_v.clone();
+        native("__toString", 1, move |ev: &mut Evaluator, _: &[Value], span: Span| {
+            Ok(str_value(show_option(ev, &lib, &loc, span)?))
+        })
+    };
+    let defs_final = field(|r| r.defs_final_list.clone());
+    let files = {
+        let l = defs_final.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let l = ev.expect_list(&l)?;
+            let mut out = Vec::with_capacity(l.len());
+            for d in l.iter() {
+                let d = d.clone();
+                out.push(Value::lazy(move |ev: &mut Evaluator| ev.select_str(&d, "file", span)));
+            }
+            Ok(Value::list(out))
+        })
+    };
+    let definitions = {
+        let l = defs_final.clone();
+        Value::lazy(move |ev: &mut Evaluator| {
+            let l = ev.expect_list(&l)?;
+            let mut out = Vec::with_capacity(l.len());
+            for d in l.iter() {
+                let d = d.clone();
+                out.push(Value::lazy(move |ev: &mut Evaluator| ev.select_str(&d, "value", span)));
+            }
+            Ok(Value::list(out))
+        })
+    };
+    let base = deprecation_warning(ev, lib, loc, &o, &ty, span)?;
+    let extra = vec![
+        Attr::new(sym("value"), value),
+        Attr::new(sym("highestPrio"), field(|r| r.highest_prio.clone())),
+        Attr::new(sym("definitions"), definitions),
+        Attr::new(sym("files"), files),
+        Attr::new(sym("definitionsWithLocations"), defs_final),
+        Attr::new(sym("isDefined"), field(|r| r.is_defined.clone())),
+        Attr::new(sym("valueMeta"), field(|r| r.value_meta.clone())),
+        Attr::new(sym("__toString"), to_string_fn),
+    ];
+    Ok(Value::Attrs(Rc::new(base.update(&Attrs::from_unsorted(extra)))))
+}
+
+/// The option itself, behind a warning if its type is deprecated.
+fn deprecation_warning(
+    ev: &mut Evaluator,
+    lib: &Value,
+    loc: &[String],
+    o: &Rc<Attrs>,
+    ty: &Value,
+    span: Span,
+) -> EvalResult<Attrs> {
+    // `warnDeprecation opt // {...}` forces the type's deprecationMessage.
+    let msg = get(ev, ty, "deprecationMessage")?;
+    let msg = match msg {
+        Some(m) => ev.force(&m)?,
+        None => return Err(missing_attr(sym("deprecationMessage"), &*ev.expect_attrs(ty)?).with_span(span)),
+    };
+    if matches!(msg, Value::Null) {
+        return Ok((**o).clone());
+    }
+    let shown = show_option(ev, lib, loc, span)?;
+    let name = ev.select_str(ty, "name", span)?;
+    let name = to_string(ev, &name, span)?;
+    let decls = o.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    let files = show_files(ev, &decls, span)?;
+    let msg = to_string(ev, &msg, span)?;
+    let warn = lib_fn(ev, lib, &["warn"], span)?;
+    let text = format!("The type `types.{name}' of option `{shown}' defined in {files} is deprecated. {msg}");
+    let r = ev.call_n(warn, &[str_value(text), Value::Attrs(o.clone())], span)?;
+    Ok((*ev.expect_attrs(&r)?).clone())
+}
+
+/// The native exports of `lib/modules.nix` handled here.
+pub fn exports(_ev: &mut Evaluator, lib: &Value) -> Vec<Attr> {
+    let lib = lib.clone();
+    vec![Attr::new(
+        sym("evalModules"),
+        native("evalModules", 1, move |ev: &mut Evaluator, args: &[Value], span: Span| {
+            eval_modules(ev, &lib, &args[0], span)
+        }),
+    )]
 }

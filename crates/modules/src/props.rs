@@ -1,9 +1,330 @@
-//! Native replacement of part of nixpkgs' lib (see the crate documentation).
+//! Properties: `mkIf`, `mkMerge`, `mkOverride` (and its aliases), `mkOrder`
+//! (and its aliases), `mkDefinition`, and how the module system processes
+//! them: pushing them down into attribute sets, discharging conditions,
+//! keeping the definitions of highest priority and sorting by order.
 
-use dendrite_eval::Evaluator;
-use dendrite_eval::value::{Attr, Value};
+use std::rc::Rc;
 
-/// The native exports of this part, given the final `lib`.
+use dendrite_eval::native::native;
+use dendrite_eval::value::{Attr, Attrs, NixString, Value};
+use dendrite_eval::{ErrorKind, EvalError, EvalResult, Evaluator};
+use dendrite_syntax::{Span, Symbol};
+
+/// `mkOverride` priority of plain definitions.
+pub const DEFAULT_OVERRIDE_PRIORITY: i64 = 100;
+/// `mkOrder` priority of plain definitions.
+pub const DEFAULT_ORDER_PRIORITY: i64 = 1000;
+
+/// Interned names used by properties.
+pub struct Names {
+    /// `_type`
+    pub type_: Symbol,
+    /// `condition`
+    pub condition: Symbol,
+    /// `content`
+    pub content: Symbol,
+    /// `contents`
+    pub contents: Symbol,
+    /// `priority`
+    pub priority: Symbol,
+    /// `file`
+    pub file: Symbol,
+    /// `value`
+    pub value: Symbol,
+}
+
+thread_local! {
+    static NAMES: Names = Names {
+        type_: Symbol::new("_type"),
+        condition: Symbol::new("condition"),
+        content: Symbol::new("content"),
+        contents: Symbol::new("contents"),
+        priority: Symbol::new("priority"),
+        file: Symbol::new("file"),
+        value: Symbol::new("value"),
+    };
+}
+
+/// Runs `f` with the interned names.
+pub fn names<T>(f: impl FnOnce(&Names) -> T) -> T {
+    NAMES.with(f)
+}
+
+/// The property tag of a value: `v._type or ""` compared as bytes (a
+/// non-string `_type` matches nothing).
+pub fn tag(ev: &mut Evaluator, v: &Value) -> EvalResult<Option<Vec<u8>>> {
+    let v = ev.force(v)?;
+    let Value::Attrs(a) = &v else { return Ok(None) };
+    let Some(t) = names(|n| a.get(n.type_).cloned()) else { return Ok(None) };
+    match ev.force(&t)? {
+        Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+        _ => Ok(Some(Vec::new())),
+    }
+}
+
+fn field(ev: &mut Evaluator, v: &Value, name: Symbol, span: Span) -> EvalResult<Value> {
+    ev.select_one(v, name, span)
+}
+
+/// `pushDownProperties`: `mkMerge` is expanded and `mkIf`/`mkOverride` are
+/// pushed into the attributes of the set they wrap.
+pub fn push_down(ev: &mut Evaluator, cfg: &Value, span: Span) -> EvalResult<Vec<Value>> {
+    let t = tag(ev, cfg)?;
+    match t.as_deref() {
+        Some(b"merge") => {
+            let contents = names(|n| n.contents);
+            let list = field(ev, cfg, contents, span)?;
+            let list = ev.expect_list(&list)?;
+            let mut out = Vec::new();
+            for item in list.iter() {
+                out.extend(push_down(ev, item, span)?);
+            }
+            Ok(out)
+        }
+        Some(kind @ (b"if" | b"override")) => {
+            let (content_sym, cond_sym, prio_sym) = names(|n| (n.content, n.condition, n.priority));
+            let content = field(ev, cfg, content_sym, span)?;
+            let inner = push_down(ev, &content, span)?;
+            let is_if = kind == b"if";
+            let cfg = cfg.clone();
+            let mut out = Vec::with_capacity(inner.len());
+            for v in inner {
+                let forced = ev.force(&v)?;
+                let Value::Attrs(a) = &forced else {
+                    // Not a set: left alone so that a better error comes later.
+                    out.push(forced);
+                    continue;
+                };
+                let entries: Vec<Attr> = a
+                    .iter()
+                    .map(|attr| {
+                        let wrapped = wrap_property(&cfg, is_if, cond_sym, prio_sym, attr.value.clone(), span);
+                        Attr { name: attr.name, value: wrapped, pos: attr.pos }
+                    })
+                    .collect();
+                out.push(Value::Attrs(Rc::new(Attrs::from_sorted(entries))));
+            }
+            Ok(out)
+        }
+        _ => Ok(vec![cfg.clone()]),
+    }
+}
+
+/// `mkIf cfg.condition v` or `mkOverride cfg.priority v`, built lazily.
+fn wrap_property(cfg: &Value, is_if: bool, cond: Symbol, prio: Symbol, v: Value, span: Span) -> Value {
+    let cfg = cfg.clone();
+    Value::lazy(move |_: &mut Evaluator| {
+        let t = names(|n| n.type_);
+        let c = names(|n| n.content);
+        let (tag_value, key) = if is_if { ("if", cond) } else { ("override", prio) };
+        let extra = Value::lazy({
+            let cfg = cfg.clone();
+            move |ev: &mut Evaluator| ev.select_one(&cfg, key, span)
+        });
+        Ok(Value::attrs(vec![
+            Attr::new(t, Value::String(NixString::from(tag_value))),
+            Attr::new(key, extra),
+            Attr::new(c, v.clone()),
+        ]))
+    })
+}
+
+/// `dischargeProperties`: expands `mkMerge`, evaluates `mkIf` conditions.
+pub fn discharge(ev: &mut Evaluator, def: &Value, span: Span, out: &mut Vec<Value>) -> EvalResult<()> {
+    let t = tag(ev, def)?;
+    match t.as_deref() {
+        Some(b"merge") => {
+            let contents = names(|n| n.contents);
+            let list = field(ev, def, contents, span)?;
+            let list = ev.expect_list(&list)?;
+            for item in list.iter() {
+                discharge(ev, item, span, out)?;
+            }
+            Ok(())
+        }
+        Some(b"if") => {
+            let (cond_sym, content_sym) = names(|n| (n.condition, n.content));
+            let cond = field(ev, def, cond_sym, span)?;
+            match cond {
+                Value::Bool(true) => {
+                    let content = field(ev, def, content_sym, span)?;
+                    discharge(ev, &content, span, out)
+                }
+                Value::Bool(false) => Ok(()),
+                _ => Err(EvalError::new(ErrorKind::Throw, "‘mkIf’ called with a non-Boolean condition")),
+            }
+        }
+        _ => {
+            out.push(def.clone());
+            Ok(())
+        }
+    }
+}
+
+/// A definition being merged: where it comes from and its value. `full` is
+/// the original attribute set when the definition carries more than
+/// `file` and `value` (`mkDefinition`, `priority` after sorting).
+#[derive(Clone)]
+pub struct Def {
+    /// The file (a string value).
+    pub file: Value,
+    /// The value.
+    pub value: Value,
+    /// The whole definition set, when it has extra attributes.
+    pub full: Option<Rc<Attrs>>,
+}
+
+impl Def {
+    /// The definition as the `{ file; value; ... }` set Nix code expects.
+    pub fn to_value(&self) -> Value {
+        let (f, v) = names(|n| (n.file, n.value));
+        match &self.full {
+            Some(a) => Value::Attrs(Rc::new(a.update(&Attrs::from_unsorted(vec![
+                Attr::new(f, self.file.clone()),
+                Attr::new(v, self.value.clone()),
+            ])))),
+            None => Value::attrs(vec![Attr::new(f, self.file.clone()), Attr::new(v, self.value.clone())]),
+        }
+    }
+
+    /// Reads a `{ file; value; ... }` set.
+    pub fn from_value(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<Def> {
+        let a = ev.expect_attrs(v)?;
+        let (f, val) = names(|n| (n.file, n.value));
+        let file = a.get(f).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(f, &a).with_span(span))?;
+        let value = a.get(val).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(val, &a).with_span(span))?;
+        let full = (a.len() > 2).then(|| a.clone());
+        Ok(Def { file, value, full })
+    }
+}
+
+fn priority_of(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<i64> {
+    if tag(ev, &def.value)?.as_deref() == Some(b"override") {
+        let p = names(|n| n.priority);
+        let v = field(ev, &def.value, p, span)?;
+        ev.expect_int(&v)
+    } else {
+        Ok(DEFAULT_OVERRIDE_PRIORITY)
+    }
+}
+
+fn strip_override(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<Def> {
+    if tag(ev, &def.value)?.as_deref() == Some(b"override") {
+        let c = names(|n| n.content);
+        let content = ev.attr_of(&def.value, "content")?.ok_or_else(|| {
+            EvalError::new(ErrorKind::MissingAttribute, "attribute 'content' missing").with_span(span)
+        })?;
+        let _ = c;
+        Ok(Def { file: def.file.clone(), value: content, full: def.full.clone() })
+    } else {
+        Ok(def.clone())
+    }
+}
+
+/// `filterOverrides'`: the definitions of highest priority (lowest number),
+/// with their `mkOverride` stripped, and that priority.
+pub fn filter_overrides(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<(Vec<Def>, i64)> {
+    if defs.len() == 1 {
+        let p = priority_of(ev, &defs[0], span)?;
+        return Ok((vec![strip_override(ev, &defs[0], span)?], p));
+    }
+    let mut prios = Vec::with_capacity(defs.len());
+    let mut highest = 9999;
+    for d in defs {
+        let p = priority_of(ev, d, span)?;
+        highest = highest.min(p);
+        prios.push(p);
+    }
+    let mut out = Vec::new();
+    for (d, p) in defs.iter().zip(prios) {
+        if p == highest {
+            out.push(strip_override(ev, d, span)?);
+        }
+    }
+    Ok((out, highest))
+}
+
+/// `sortProperties`: stable sort by `mkOrder` priority, stripping `mkOrder`
+/// (a sorted definition remembers its `priority`).
+pub fn sort_properties(ev: &mut Evaluator, defs: Vec<Def>, span: Span) -> EvalResult<Vec<Def>> {
+    let (p_sym, c_sym) = names(|n| (n.priority, n.content));
+    let mut keyed = Vec::with_capacity(defs.len());
+    for d in defs {
+        if tag(ev, &d.value)?.as_deref() == Some(b"order") {
+            let prio = field(ev, &d.value, p_sym, span)?;
+            let content = ev.attr_of(&d.value, "content")?.unwrap_or(Value::Null);
+            let _ = c_sym;
+            let p = ev.expect_int(&prio)?;
+            let base = match &d.full {
+                Some(a) => (**a).clone(),
+                None => Attrs::empty(),
+            };
+            let full = base.update(&Attrs::from_unsorted(vec![Attr::new(p_sym, prio)]));
+            keyed.push((p, Def { file: d.file, value: content, full: Some(Rc::new(full)) }));
+        } else {
+            let p = match &d.full {
+                Some(a) => match a.get(p_sym) {
+                    Some(v) => ev.expect_int(&v.clone())?,
+                    None => DEFAULT_ORDER_PRIORITY,
+                },
+                None => DEFAULT_ORDER_PRIORITY,
+            };
+            keyed.push((p, d));
+        }
+    }
+    keyed.sort_by_key(|(p, _)| *p);
+    Ok(keyed.into_iter().map(|(_, d)| d).collect())
+}
+
+fn tagged(kind: &'static str, fields: Vec<(&'static str, Value)>) -> Value {
+    let mut entries = vec![Attr::new(Symbol::new("_type"), Value::String(NixString::from(kind)))];
+    entries.extend(fields.into_iter().map(|(n, v)| Attr::new(Symbol::new(n), v)));
+    Value::attrs(entries)
+}
+
+fn mk_override(priority: i64) -> Value {
+    native("mkOverride", 1, move |_, args, _| {
+        Ok(tagged("override", vec![("priority", Value::Int(priority)), ("content", args[0].clone())]))
+    })
+}
+
+fn mk_order(priority: i64) -> Value {
+    native("mkOrder", 1, move |_, args, _| {
+        Ok(tagged("order", vec![("priority", Value::Int(priority)), ("content", args[0].clone())]))
+    })
+}
+
+/// The native property constructors, as `lib/modules.nix` exports them.
 pub fn exports(_ev: &mut Evaluator, _lib: &Value) -> Vec<Attr> {
-    Vec::new()
+    let a = |n: &str, v: Value| Attr::new(Symbol::new(n), v);
+    vec![
+        a(
+            "mkIf",
+            native("mkIf", 2, |_, args, _| {
+                Ok(tagged("if", vec![("condition", args[0].clone()), ("content", args[1].clone())]))
+            }),
+        ),
+        a("mkMerge", native("mkMerge", 1, |_, args, _| Ok(tagged("merge", vec![("contents", args[0].clone())])))),
+        a(
+            "mkOverride",
+            native("mkOverride", 2, |_, args, _| {
+                Ok(tagged("override", vec![("priority", args[0].clone()), ("content", args[1].clone())]))
+            }),
+        ),
+        a("mkOptionDefault", mk_override(1500)),
+        a("mkDefault", mk_override(1000)),
+        a("mkImageMediaOverride", mk_override(60)),
+        a("mkForce", mk_override(50)),
+        a("mkVMOverride", mk_override(10)),
+        a(
+            "mkOrder",
+            native("mkOrder", 2, |_, args, _| {
+                Ok(tagged("order", vec![("priority", args[0].clone()), ("content", args[1].clone())]))
+            }),
+        ),
+        a("mkBefore", mk_order(500)),
+        a("mkAfter", mk_order(1500)),
+        a("defaultOverridePriority", Value::Int(DEFAULT_OVERRIDE_PRIORITY)),
+        a("defaultOrderPriority", Value::Int(DEFAULT_ORDER_PRIORITY)),
+    ]
 }
