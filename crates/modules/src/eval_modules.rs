@@ -27,6 +27,14 @@ fn sym(s: &str) -> Symbol {
     Symbol::new(s)
 }
 
+/// An interned name, looked up once per call site and thread.
+macro_rules! sym {
+    ($s:literal) => {{
+        thread_local!(static S: Symbol = Symbol::new($s));
+        S.with(|s| *s)
+    }};
+}
+
 fn str_value(s: impl AsRef<str>) -> Value {
     string(s)
 }
@@ -64,7 +72,7 @@ pub fn is_function(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<bool
         return Ok(true);
     }
     if let Value::Attrs(a) = &v
-        && let Some(f) = a.get(sym("__functor")).cloned()
+        && let Some(f) = a.get(sym!("__functor")).cloned()
     {
         let applied = ev.call_n(f, std::slice::from_ref(&v), span)?;
         return Ok(ev.force(&applied)?.is_function());
@@ -76,9 +84,9 @@ pub fn is_function(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<bool
 pub fn function_args(ev: &mut Evaluator, f: &Value, span: Span) -> EvalResult<Rc<Attrs>> {
     let f = ev.force(f)?;
     if let Value::Attrs(a) = &f
-        && let Some(functor) = a.get(sym("__functor")).cloned()
+        && let Some(functor) = a.get(sym!("__functor")).cloned()
     {
-        if let Some(args) = a.get(sym("__functionArgs")).cloned() {
+        if let Some(args) = a.get(sym!("__functionArgs")).cloned() {
             return ev.expect_attrs(&args);
         }
         let applied = ev.call_n(functor, std::slice::from_ref(&f), span)?;
@@ -154,22 +162,22 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> Ev
     let Value::Attrs(a) = &mv else {
         return Err(throw(format!("module {file} ({key}) does not look like a module.")));
     };
-    let meta = a.get(sym("meta")).cloned();
-    let freeform = a.get(sym("freeformType")).cloned();
+    let meta = a.get(sym!("meta")).cloned();
+    let freeform = a.get(sym!("freeformType")).cloned();
     let wrap = |config: Value| -> Value {
         let mut config = config;
         if let Some(meta) = &meta {
-            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("meta"), meta.clone())])]);
+            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("meta"), meta.clone())])]);
         }
         if let Some(ft) = &freeform {
-            let inner = Value::attrs(vec![Attr::new(sym("freeformType"), ft.clone())]);
-            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("_module"), inner)])]);
+            let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
+            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
         }
         config
     };
-    let class = a.get(sym("_class")).cloned().unwrap_or(Value::Null);
-    let disabled = a.get(sym("disabledModules")).cloned().unwrap_or_else(|| Value::list(vec![]));
-    if a.get(sym("config")).is_some() || a.get(sym("options")).is_some() {
+    let class = a.get(sym!("_class")).cloned().unwrap_or(Value::Null);
+    let disabled = a.get(sym!("disabledModules")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    if a.get(sym!("config")).is_some() || a.get(sym!("options")).is_some() {
         let bad: Vec<String> =
             a.iter().map(|x| x.name.to_string()).filter(|n| !MODULE_ATTRS.contains(&n.as_str())).collect();
         if let Some(first) = bad.first() {
@@ -178,22 +186,22 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> Ev
                 bad.join(" ")
             )));
         }
-        let config = wrap(a.get(sym("config")).cloned().unwrap_or_else(empty_attrs));
+        let config = wrap(a.get(sym!("config")).cloned().unwrap_or_else(empty_attrs));
         return Ok(Module {
             file: to_string_or(ev, a, "_file", file, span)?,
             class,
             key: to_string_or(ev, a, "key", key, span)?,
             disabled_modules: disabled,
-            imports: a.get(sym("imports")).cloned().unwrap_or_else(|| Value::list(vec![])),
-            options: a.get(sym("options")).cloned().unwrap_or_else(empty_attrs),
+            imports: a.get(sym!("imports")).cloned().unwrap_or_else(|| Value::list(vec![])),
+            options: a.get(sym!("options")).cloned().unwrap_or_else(empty_attrs),
             config,
         });
     }
     // Shorthand: everything else is config.
     let removed = ["_class", "_file", "key", "disabledModules", "require", "imports", "freeformType"];
     let config: Vec<Attr> = a.iter().filter(|x| !removed.contains(&&*x.name.as_str())).cloned().collect();
-    let require = a.get(sym("require")).cloned();
-    let imports = a.get(sym("imports")).cloned();
+    let require = a.get(sym!("require")).cloned();
+    let imports = a.get(sym!("imports")).cloned();
     let imports = match (require, imports) {
         (None, None) => Value::list(vec![]),
         (None, Some(i)) => i,
@@ -210,8 +218,8 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> Ev
     // Shorthand modules keep `meta` in their config; only a freeform type is added.
     let mut config = Value::Attrs(Rc::new(Attrs::from_sorted(config)));
     if let Some(ft) = &freeform {
-        let inner = Value::attrs(vec![Attr::new(sym("freeformType"), ft.clone())]);
-        config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym("_module"), inner)])]);
+        let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
+        config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
     }
     Ok(Module {
         file: to_string_or(ev, a, "_file", file, span)?,
@@ -230,8 +238,8 @@ fn empty_attrs() -> Value {
 
 fn merge_of(contents: Vec<Value>) -> Value {
     Value::attrs(vec![
-        Attr::new(sym("_type"), Value::String(NixString::from("merge"))),
-        Attr::new(sym("contents"), Value::list(contents)),
+        Attr::new(sym!("_type"), Value::String(NixString::from("merge"))),
+        Attr::new(sym!("contents"), Value::list(contents)),
     ])
 }
 
@@ -304,7 +312,7 @@ impl Collector<'_> {
         }
         match &mv {
             Value::Attrs(a) => {
-                let t = match a.get(sym("_type")).cloned() {
+                let t = match a.get(sym!("_type")).cloned() {
                     Some(t) => Some(ev.force(&t)?),
                     None => None,
                 };
@@ -316,7 +324,7 @@ impl Collector<'_> {
                 match t_str.as_deref() {
                     Some("module") => unify(ev, fallback_file, fallback_key, &mv, span),
                     Some("if") | Some("override") => {
-                        let wrapped = Value::attrs(vec![Attr::new(sym("config"), mv.clone())]);
+                        let wrapped = Value::attrs(vec![Attr::new(sym!("config"), mv.clone())]);
                         self.load(ev, fallback_file, fallback_key, &wrapped)
                     }
                     _ => Err(self.not_a_module(ev, fallback_file, t.unwrap_or(Value::Null))?),
@@ -482,7 +490,7 @@ impl Collector<'_> {
                         }
                         as_str
                     }
-                    Value::Attrs(a) => match a.get(sym("key")).cloned() {
+                    Value::Attrs(a) => match a.get(sym!("key")).cloned() {
                         Some(k) => to_string(ev, &k, span)?,
                         None => {
                             return Err(throw(format!(
@@ -509,7 +517,7 @@ fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bo
     let v = ev.force(v)?;
     Ok(match &v {
         Value::String(_) | Value::Path(_) | Value::Null | Value::Int(_) | Value::Float(_) | Value::Bool(_) => true,
-        Value::Attrs(a) => a.get(sym("outPath")).is_some() || a.get(sym("__toString")).is_some(),
+        Value::Attrs(a) => a.get(sym!("outPath")).is_some() || a.get(sym!("__toString")).is_some(),
         Value::List(l) => {
             let l = l.clone();
             for x in l.iter() {
@@ -545,10 +553,10 @@ fn graph(structured: &[Structured], disabled: &FxHashSet<String>, top: bool) -> 
         .filter(|s| !(top && s.key == "lib/modules.nix"))
         .map(|s| {
             Value::attrs(vec![
-                Attr::new(sym("disabled"), Value::Bool(disabled.contains(&s.key))),
-                Attr::new(sym("key"), str_value(&s.key)),
-                Attr::new(sym("file"), s.module.file.clone()),
-                Attr::new(sym("imports"), graph(&s.children, disabled, false)),
+                Attr::new(sym!("disabled"), Value::Bool(disabled.contains(&s.key))),
+                Attr::new(sym!("key"), str_value(&s.key)),
+                Attr::new(sym!("file"), s.module.file.clone()),
+                Attr::new(sym!("imports"), graph(&s.children, disabled, false)),
             ])
         })
         .collect();
@@ -579,10 +587,10 @@ fn parse_args(ev: &mut Evaluator, arg: &Value, span: Span) -> EvalResult<EvalArg
             ));
         }
     }
-    let modules = a.get(sym("modules")).cloned().ok_or_else(|| {
+    let modules = a.get(sym!("modules")).cloned().ok_or_else(|| {
         EvalError::at(ErrorKind::Type, "function 'evalModules' called without required argument 'modules'", span)
     })?;
-    let prefix = match a.get(sym("prefix")).cloned() {
+    let prefix = match a.get(sym!("prefix")).cloned() {
         Some(p) => {
             let l = ev.expect_list(&p)?;
             let mut out = Vec::with_capacity(l.len());
@@ -593,11 +601,11 @@ fn parse_args(ev: &mut Evaluator, arg: &Value, span: Span) -> EvalResult<EvalArg
         }
         None => Vec::new(),
     };
-    let special_args = match a.get(sym("specialArgs")).cloned() {
+    let special_args = match a.get(sym!("specialArgs")).cloned() {
         Some(s) => ev.expect_attrs(&s)?,
         None => Rc::new(Attrs::empty()),
     };
-    let class = a.get(sym("class")).cloned().unwrap_or(Value::Null);
+    let class = a.get(sym!("class")).cloned().unwrap_or(Value::Null);
     Ok(EvalArgs { original: a, modules, prefix, special_args, class })
 }
 
@@ -629,21 +637,21 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
     let original = args.original.clone();
     let mut warnings = Vec::new();
     let mut legacy = Vec::new();
-    if let Some(a) = original.get(sym("args")).cloned() {
+    if let Some(a) = original.get(sym!("args")).cloned() {
         warnings.push("The args argument to evalModules is deprecated. Please set config._module.args instead.");
         legacy.push(Value::attrs(vec![Attr::new(
-            sym("config"),
-            Value::attrs(vec![Attr::new(sym("_module"), Value::attrs(vec![Attr::new(sym("args"), a)]))]),
+            sym!("config"),
+            Value::attrs(vec![Attr::new(sym!("_module"), Value::attrs(vec![Attr::new(sym!("args"), a)]))]),
         )]));
     }
-    if let Some(c) = original.get(sym("check")).cloned() {
+    if let Some(c) = original.get(sym!("check")).cloned() {
         warnings.push("The check argument to evalModules is deprecated. Please set config._module.check instead.");
         let mk_default = lib_fn(ev, lib, &["mkDefault"], span)?;
         legacy.push(Value::attrs(vec![Attr::new(
-            sym("config"),
+            sym!("config"),
             Value::attrs(vec![Attr::new(
-                sym("_module"),
-                Value::attrs(vec![Attr::new(sym("check"), Value::lazy_apply(mk_default, c, span))]),
+                sym!("_module"),
+                Value::attrs(vec![Attr::new(sym!("check"), Value::lazy_apply(mk_default, c, span))]),
             )]),
         )]));
     }
@@ -715,12 +723,12 @@ impl State {
         };
         let config_arg_for_lookup = config_arg.clone();
         let base = vec![
-            Attr::new(sym("lib"), self.lib.clone()),
-            Attr::new(sym("options"), self.options.clone()),
-            Attr::new(sym("specialArgs"), Value::Attrs(self.args.special_args.clone())),
-            Attr::new(sym("_class"), self.args.class.clone()),
-            Attr::new(sym("_prefix"), list_of_strings(&self.args.prefix)),
-            Attr::new(sym("config"), config_arg),
+            Attr::new(sym!("lib"), self.lib.clone()),
+            Attr::new(sym!("options"), self.options.clone()),
+            Attr::new(sym!("specialArgs"), Value::Attrs(self.args.special_args.clone())),
+            Attr::new(sym!("_class"), self.args.class.clone()),
+            Attr::new(sym!("_prefix"), list_of_strings(&self.args.prefix)),
+            Attr::new(sym!("config"), config_arg),
         ];
         let margs = Attrs::from_unsorted(base).update(&self.args.special_args);
         let collector = Collector {
@@ -736,7 +744,7 @@ impl State {
         initial.push(internal);
         let mut disabled = Vec::new();
         let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Value::list(initial), &mut disabled)?;
-        let modules_path = match self.args.special_args.get(sym("modulesPath")) {
+        let modules_path = match self.args.special_args.get(sym!("modulesPath")) {
             Some(p) => to_string(ev, &p.clone(), span)?,
             None => String::new(),
         };
@@ -785,7 +793,7 @@ impl State {
                     let value = ev.select_str(d, "value", span)?;
                     let nested =
                         Value::lazy_apply(Value::lazy_apply(set_attr_by_path.clone(), prefix, span), value, span);
-                    new_defs.push(Value::attrs(vec![Attr::new(sym("file"), file), Attr::new(sym("value"), nested)]));
+                    new_defs.push(Value::attrs(vec![Attr::new(sym!("file"), file), Attr::new(sym!("value"), nested)]));
                 }
                 let merge = ev.select_str(&freeform, "merge", span)?;
                 let freeform_config =
@@ -938,9 +946,9 @@ fn declared_config(options: &Value) -> Value {
                             Value::Attrs(inner) => {
                                 if is_option_set(ev, inner)? {
                                     let value = inner
-                                        .get(sym("value"))
+                                        .get(sym!("value"))
                                         .cloned()
-                                        .ok_or_else(|| missing_attr(sym("value"), inner))?;
+                                        .ok_or_else(|| missing_attr(sym!("value"), inner))?;
                                     ev.force(&value)
                                 } else {
                                     ev.force(&declared_config(&forced))
@@ -958,7 +966,7 @@ fn declared_config(options: &Value) -> Value {
 }
 
 fn is_option_set(ev: &mut Evaluator, a: &Attrs) -> EvalResult<bool> {
-    match a.get(sym("_type")).cloned() {
+    match a.get(sym!("_type")).cloned() {
         Some(t) => Ok(matches!(ev.force(&t)?, Value::String(s) if s.as_bytes() == b"option")),
         None => Ok(false),
     }
@@ -983,43 +991,43 @@ fn internal_module(ev: &mut Evaluator, st: &State, span: Span) -> EvalResult<Val
     let option_type = ev.select_str(&types, "optionType", span)?;
     let freeform_type = Value::lazy_apply(null_or, option_type, span);
     let mut args_decl =
-        vec![Attr::new(sym("type"), args_type), Attr::new(sym("description"), str_value(ARGS_DESCRIPTION))];
+        vec![Attr::new(sym!("type"), args_type), Attr::new(sym!("description"), str_value(ARGS_DESCRIPTION))];
     if !st.args.prefix.is_empty() {
-        args_decl.push(Attr::new(sym("internal"), Value::Bool(true)));
+        args_decl.push(Attr::new(sym!("internal"), Value::Bool(true)));
     }
     let opt = |decl: Vec<Attr>| Value::lazy_apply(mk_option.clone(), Value::attrs(decl), span);
     let options = Value::attrs(vec![Attr::new(
-        sym("_module"),
+        sym!("_module"),
         Value::attrs(vec![
-            Attr::new(sym("args"), opt(args_decl)),
+            Attr::new(sym!("args"), opt(args_decl)),
             Attr::new(
-                sym("check"),
+                sym!("check"),
                 opt(vec![
-                    Attr::new(sym("type"), bool_t),
-                    Attr::new(sym("internal"), Value::Bool(true)),
-                    Attr::new(sym("default"), Value::Bool(true)),
+                    Attr::new(sym!("type"), bool_t),
+                    Attr::new(sym!("internal"), Value::Bool(true)),
+                    Attr::new(sym!("default"), Value::Bool(true)),
                     Attr::new(
-                        sym("description"),
+                        sym!("description"),
                         str_value("Whether to check whether all option definitions have matching declarations."),
                     ),
                 ]),
             ),
             Attr::new(
-                sym("freeformType"),
+                sym!("freeformType"),
                 opt(vec![
-                    Attr::new(sym("type"), freeform_type),
-                    Attr::new(sym("internal"), Value::Bool(true)),
-                    Attr::new(sym("default"), Value::Null),
-                    Attr::new(sym("description"), str_value(FREEFORM_DESCRIPTION)),
+                    Attr::new(sym!("type"), freeform_type),
+                    Attr::new(sym!("internal"), Value::Bool(true)),
+                    Attr::new(sym!("default"), Value::Null),
+                    Attr::new(sym!("description"), str_value(FREEFORM_DESCRIPTION)),
                 ]),
             ),
             Attr::new(
-                sym("specialArgs"),
+                sym!("specialArgs"),
                 opt(vec![
-                    Attr::new(sym("readOnly"), Value::Bool(true)),
-                    Attr::new(sym("internal"), Value::Bool(true)),
+                    Attr::new(sym!("readOnly"), Value::Bool(true)),
+                    Attr::new(sym!("internal"), Value::Bool(true)),
                     Attr::new(
-                        sym("description"),
+                        sym!("description"),
                         str_value(
                             "Externally provided module arguments that can't be modified from\nwithin a configuration, but can be used in module imports.\n",
                         ),
@@ -1031,20 +1039,23 @@ fn internal_module(ev: &mut Evaluator, st: &State, span: Span) -> EvalResult<Val
     let extend = extend_modules_fn(st);
     let module_type = module_type_value(st);
     let config = Value::attrs(vec![Attr::new(
-        sym("_module"),
+        sym!("_module"),
         Value::attrs(vec![
             Attr::new(
-                sym("args"),
-                Value::attrs(vec![Attr::new(sym("extendModules"), extend), Attr::new(sym("moduleType"), module_type)]),
+                sym!("args"),
+                Value::attrs(vec![
+                    Attr::new(sym!("extendModules"), extend),
+                    Attr::new(sym!("moduleType"), module_type),
+                ]),
             ),
-            Attr::new(sym("specialArgs"), Value::Attrs(st.args.special_args.clone())),
+            Attr::new(sym!("specialArgs"), Value::Attrs(st.args.special_args.clone())),
         ]),
     )]);
     Ok(Value::attrs(vec![
-        Attr::new(sym("_file"), str_value("lib/modules.nix")),
-        Attr::new(sym("key"), str_value("lib/modules.nix")),
-        Attr::new(sym("options"), options),
-        Attr::new(sym("config"), config),
+        Attr::new(sym!("_file"), str_value("lib/modules.nix")),
+        Attr::new(sym!("key"), str_value("lib/modules.nix")),
+        Attr::new(sym!("options"), options),
+        Attr::new(sym!("config"), config),
     ]))
 }
 
@@ -1060,9 +1071,9 @@ fn module_type_value(st: &State) -> Value {
     Value::lazy(move |ev: &mut Evaluator| {
         let f = lib_fn(ev, &lib, &["types", "submoduleWith"], span)?;
         let arg = Value::attrs(vec![
-            Attr::new(sym("modules"), modules.clone()),
-            Attr::new(sym("specialArgs"), Value::Attrs(special.clone())),
-            Attr::new(sym("class"), class.clone()),
+            Attr::new(sym!("modules"), modules.clone()),
+            Attr::new(sym!("specialArgs"), Value::Attrs(special.clone())),
+            Attr::new(sym!("class"), class.clone()),
         ]);
         ev.call(f, arg, span)
     })
@@ -1083,26 +1094,26 @@ fn extend_modules_fn(st: &State) -> Value {
                 ));
             }
         }
-        let more = ext.get(sym("modules")).cloned().unwrap_or_else(|| Value::list(vec![]));
+        let more = ext.get(sym!("modules")).cloned().unwrap_or_else(|| Value::list(vec![]));
         let mut modules: Vec<Value> = ev.expect_list(&regular)?.iter().cloned().collect();
         modules.extend(ev.expect_list(&more)?.iter().cloned());
-        let old_special = match original.get(sym("specialArgs")) {
+        let old_special = match original.get(sym!("specialArgs")) {
             Some(s) => ev.expect_attrs(&s.clone())?,
             None => Rc::new(Attrs::empty()),
         };
-        let special = match ext.get(sym("specialArgs")) {
+        let special = match ext.get(sym!("specialArgs")) {
             Some(s) => old_special.update(&*ev.expect_attrs(&s.clone())?),
             None => (*old_special).clone(),
         };
         let prefix = ext
-            .get(sym("prefix"))
+            .get(sym!("prefix"))
             .cloned()
-            .or_else(|| original.get(sym("prefix")).cloned())
+            .or_else(|| original.get(sym!("prefix")).cloned())
             .unwrap_or_else(|| Value::list(vec![]));
         let new_args = original.update(&Attrs::from_unsorted(vec![
-            Attr::new(sym("modules"), Value::list(modules)),
-            Attr::new(sym("specialArgs"), Value::Attrs(Rc::new(special))),
-            Attr::new(sym("prefix"), prefix),
+            Attr::new(sym!("modules"), Value::list(modules)),
+            Attr::new(sym!("specialArgs"), Value::Attrs(Rc::new(special))),
+            Attr::new(sym!("prefix"), prefix),
         ]));
         eval_modules(ev, &lib, &Value::Attrs(Rc::new(new_args)), span)
     })
@@ -1121,7 +1132,7 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
     let config = checked(|ev, st| {
         let c = st.full_config(ev)?;
         let a = ev.expect_attrs(&c)?;
-        let kept: Vec<Attr> = a.iter().filter(|x| x.name != sym("_module")).cloned().collect();
+        let kept: Vec<Attr> = a.iter().filter(|x| x.name != sym!("_module")).cloned().collect();
         Ok(Value::Attrs(Rc::new(Attrs::from_sorted(kept))))
     });
     let module = checked(|ev, st| {
@@ -1135,14 +1146,14 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
     let _ = ev;
     let _ = span;
     Ok(Value::attrs(vec![
-        Attr::new(sym("_type"), str_value("configuration")),
-        Attr::new(sym("options"), options),
-        Attr::new(sym("config"), config),
-        Attr::new(sym("_module"), module),
-        Attr::new(sym("graph"), graph),
-        Attr::new(sym("extendModules"), extend_modules_fn(st)),
-        Attr::new(sym("type"), module_type_value(st)),
-        Attr::new(sym("class"), st.args.class.clone()),
+        Attr::new(sym!("_type"), str_value("configuration")),
+        Attr::new(sym!("options"), options),
+        Attr::new(sym!("config"), config),
+        Attr::new(sym!("_module"), module),
+        Attr::new(sym!("graph"), graph),
+        Attr::new(sym!("extendModules"), extend_modules_fn(st)),
+        Attr::new(sym!("type"), module_type_value(st)),
+        Attr::new(sym!("class"), st.args.class.clone()),
     ]))
 }
 
@@ -1245,7 +1256,7 @@ impl MergeNode {
             };
             for x in a.iter() {
                 let pos = match x.pos {
-                    Some(p) => ev.pos_attrs(p),
+                    Some(p) => Value::lazy(move |ev: &mut Evaluator| Ok(ev.pos_attrs(p))),
                     None => Value::Null,
                 };
                 let decl = Decl { file: d.file.clone(), pos, options: x.value.clone() };
@@ -1372,9 +1383,9 @@ impl MergeNode {
                     let mut prefix = vec![name.to_string()];
                     prefix.extend(d.prefix);
                     out.push(Value::attrs(vec![
-                        Attr::new(sym("file"), d.file),
-                        Attr::new(sym("value"), d.value),
-                        Attr::new(sym("prefix"), list_of_strings(&prefix)),
+                        Attr::new(sym!("file"), d.file),
+                        Attr::new(sym!("value"), d.value),
+                        Attr::new(sym!("prefix"), list_of_strings(&prefix)),
                     ]));
                 }
             }
@@ -1397,7 +1408,7 @@ impl MergeNode {
         for d in decls {
             let v = ev.force(&d.options)?;
             let t = match &v {
-                Value::Attrs(a) => a.get(sym("_type")).cloned(),
+                Value::Attrs(a) => a.get(sym!("_type")).cloned(),
                 _ => None,
             };
             if let Some(t) = t {
@@ -1498,16 +1509,16 @@ impl MergeNode {
         let span = self.span;
         let submodule_with = lib_fn(ev, &self.lib, &["types", "submoduleWith"], span)?;
         let mk_option = lib_fn(ev, &self.lib, &["mkOption"], span)?;
-        let module = Value::attrs(vec![Attr::new(sym("options"), d.options.clone())]);
+        let module = Value::attrs(vec![Attr::new(sym!("options"), d.options.clone())]);
         let ty = ev.call(
             submodule_with,
             Value::attrs(vec![
-                Attr::new(sym("modules"), Value::list(vec![module])),
-                Attr::new(sym("shorthandOnlyDefinesConfig"), Value::Null),
+                Attr::new(sym!("modules"), Value::list(vec![module])),
+                Attr::new(sym!("shorthandOnlyDefinesConfig"), Value::Null),
             ]),
             span,
         )?;
-        let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym("type"), ty)]), span)?;
+        let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym!("type"), ty)]), span)?;
         Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), options: opt })
     }
 
@@ -1592,22 +1603,22 @@ pub fn show_plain(v: &Value) -> String {
 /// `mergeOptionDecls loc opts`.
 fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[Decl], span: Span) -> EvalResult<Value> {
     let mut res: Rc<Attrs> = Rc::new(Attrs::from_unsorted(vec![
-        Attr::new(sym("loc"), list_of_strings(loc)),
-        Attr::new(sym("declarations"), Value::list(vec![])),
-        Attr::new(sym("declarationPositions"), Value::list(vec![])),
-        Attr::new(sym("options"), Value::list(vec![])),
+        Attr::new(sym!("loc"), list_of_strings(loc)),
+        Attr::new(sym!("declarations"), Value::list(vec![])),
+        Attr::new(sym!("declarationPositions"), Value::list(vec![])),
+        Attr::new(sym!("options"), Value::list(vec![])),
     ]));
     for opt in opts {
         let o = ev.expect_attrs(&opt.options)?;
         let already = |ev: &mut Evaluator, res: &Attrs| -> EvalResult<EvalError> {
             let shown = show_option(ev, lib, loc, span)?;
             let file = to_string(ev, &opt.file, span)?;
-            let decls = res.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+            let decls = res.get(sym!("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
             let files = show_files(ev, &decls, span)?;
             Ok(throw(format!("The option `{shown}' in `{file}' is already declared in {files}.")))
         };
         let mut type_set: Option<Value> = None;
-        if let (Some(t_new), Some(t_old)) = (o.get(sym("type")).cloned(), res.get(sym("type")).cloned()) {
+        if let (Some(t_new), Some(t_old)) = (o.get(sym!("type")).cloned(), res.get(sym!("type")).cloned()) {
             let type_merge = ev.select_str(&t_old, "typeMerge", span)?;
             let functor = ev.select_str(&t_new, "functor", span)?;
             let merged = ev.call(type_merge, functor, span)?;
@@ -1621,11 +1632,11 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
                 return Err(already(ev, &res)?);
             }
         }
-        let sub_modules = match o.get(sym("type")).cloned() {
+        let sub_modules = match o.get(sym!("type")).cloned() {
             Some(t) => get(ev, &t, "getSubModules")?,
             None => None,
         };
-        let res_options = res.get(sym("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
+        let res_options = res.get(sym!("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
         let submodules = match sub_modules {
             Some(gsm) if !matches!(ev.force(&gsm)?, Value::Null) => {
                 let list = ev.expect_list(&gsm)?;
@@ -1634,8 +1645,8 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
                     .iter()
                     .map(|m| {
                         Value::attrs(vec![
-                            Attr::new(sym("_file"), file.clone()),
-                            Attr::new(sym("imports"), Value::list(vec![m.clone()])),
+                            Attr::new(sym!("_file"), file.clone()),
+                            Attr::new(sym!("imports"), Value::list(vec![m.clone()])),
                         ])
                     })
                     .collect();
@@ -1646,7 +1657,7 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
         };
         let declarations = {
             let mut v: Vec<Value> = ev
-                .expect_list(&res.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![])))?
+                .expect_list(&res.get(sym!("declarations")).cloned().unwrap_or_else(|| Value::list(vec![])))?
                 .iter()
                 .cloned()
                 .collect();
@@ -1655,15 +1666,15 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
         };
         let positions = {
             let mut v: Vec<Value> = ev
-                .expect_list(&res.get(sym("declarationPositions")).cloned().unwrap_or_else(|| Value::list(vec![])))?
+                .expect_list(&res.get(sym!("declarationPositions")).cloned().unwrap_or_else(|| Value::list(vec![])))?
                 .iter()
                 .cloned()
                 .collect();
             match ev.force(&opt.pos)? {
                 Value::Null => v.push(Value::attrs(vec![
-                    Attr::new(sym("file"), opt.file.clone()),
-                    Attr::new(sym("line"), Value::Null),
-                    Attr::new(sym("column"), Value::Null),
+                    Attr::new(sym!("file"), opt.file.clone()),
+                    Attr::new(sym!("line"), Value::Null),
+                    Attr::new(sym!("column"), Value::Null),
                 ])),
                 p => v.push(p),
             }
@@ -1671,12 +1682,12 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
         };
         let mut merged = o.update(&res);
         let mut extra = vec![
-            Attr::new(sym("declarations"), declarations),
-            Attr::new(sym("declarationPositions"), positions),
-            Attr::new(sym("options"), submodules),
+            Attr::new(sym!("declarations"), declarations),
+            Attr::new(sym!("declarationPositions"), positions),
+            Attr::new(sym!("options"), submodules),
         ];
         if let Some(t) = type_set {
-            extra.push(Attr::new(sym("type"), t));
+            extra.push(Attr::new(sym!("type"), t));
         }
         merged = merged.update(&Attrs::from_unsorted(extra));
         res = Rc::new(merged);
@@ -1687,7 +1698,7 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
 /// `fixupOptionType loc opt`.
 fn fixup_option_type(ev: &mut Evaluator, lib: &Value, opt: &Value, span: Span) -> EvalResult<Value> {
     let o = ev.expect_attrs(opt)?;
-    let ty = o.get(sym("type")).cloned();
+    let ty = o.get(sym!("type")).cloned();
     let get_sub = match &ty {
         Some(t) => get(ev, t, "getSubModules")?,
         None => None,
@@ -1701,15 +1712,15 @@ fn fixup_option_type(ev: &mut Evaluator, lib: &Value, opt: &Value, span: Span) -
             Some(t) => t,
             None => lib_fn(ev, lib, &["types", "unspecified"], span)?,
         };
-        return Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![Attr::new(sym("type"), t)])))));
+        return Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![Attr::new(sym!("type"), t)])))));
     }
     let t = ty.expect("checked above");
     let subst = ev.select_str(&t, "substSubModules", span)?;
-    let options = o.get(sym("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    let options = o.get(sym!("options")).cloned().unwrap_or_else(|| Value::list(vec![]));
     let new_type = Value::lazy_apply(subst, options, span);
     Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![
-        Attr::new(sym("type"), new_type),
-        Attr::new(sym("options"), Value::list(vec![])),
+        Attr::new(sym!("type"), new_type),
+        Attr::new(sym!("options"), Value::list(vec![])),
     ])))))
 }
 
@@ -1726,7 +1737,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
         let file = to_string(ev, &d.file, span).unwrap_or_default();
         let plain = (|| -> EvalResult<bool> {
             Ok(match ev.force(&d.value)? {
-                Value::Attrs(a) => a.get(sym("_type")).is_none(),
+                Value::Attrs(a) => a.get(sym!("_type")).is_none(),
                 _ => true,
             })
         })()
@@ -1823,8 +1834,8 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
         Value::lazy(move |ev: &mut Evaluator| Ok(Value::Int(m(ev)?.highest_prio)))
     };
     let defs_final = Value::attrs(vec![
-        Attr::new(sym("values"), defs_final_list.clone()),
-        Attr::new(sym("highestPrio"), highest_prio.clone()),
+        Attr::new(sym!("values"), defs_final_list.clone()),
+        Attr::new(sym!("highestPrio"), highest_prio.clone()),
     ]);
     let is_defined = {
         let m = merging.clone();
@@ -1863,8 +1874,8 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
                         )));
                     }
                     let arg = Value::attrs(vec![
-                        Attr::new(sym("loc"), list_of_strings(&loc)),
-                        Attr::new(sym("defs"), defs_list(&merging.defs_final)),
+                        Attr::new(sym!("loc"), list_of_strings(&loc)),
+                        Attr::new(sym!("defs"), defs_list(&merging.defs_final)),
                     ]);
                     let r = ev.call(v2, arg, span)?;
                     let ra = ev.expect_attrs(&r)?;
@@ -1876,12 +1887,12 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
                             ));
                         }
                     }
-                    let head = ra.get(sym("headError")).cloned().unwrap_or(Value::Null);
-                    let value = ra.get(sym("value")).cloned().unwrap_or(Value::Null);
-                    let meta = ra.get(sym("valueMeta")).cloned().unwrap_or(Value::Null);
+                    let head = ra.get(sym!("headError")).cloned().unwrap_or(Value::Null);
+                    let value = ra.get(sym!("value")).cloned().unwrap_or(Value::Null);
+                    let meta = ra.get(sym!("valueMeta")).cloned().unwrap_or(Value::Null);
                     let internal = Value::attrs(vec![Attr::new(
-                        sym("_internal"),
-                        Value::attrs(vec![Attr::new(sym("type"), ty.clone())]),
+                        sym!("_internal"),
+                        Value::attrs(vec![Attr::new(sym!("type"), ty.clone())]),
                     )]);
                     let meta = {
                         let meta = meta.clone();
@@ -1966,7 +1977,7 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
             if m(ev)?.defs_final.is_empty() {
                 Ok(Value::attrs(vec![]))
             } else {
-                Ok(Value::attrs(vec![Attr::new(sym("value"), mv.clone())]))
+                Ok(Value::attrs(vec![Attr::new(sym!("value"), mv.clone())]))
             }
         })
     };
@@ -1984,7 +1995,7 @@ fn eval_option_value(
     span: Span,
 ) -> EvalResult<Value> {
     let o = ev.expect_attrs(opt)?;
-    let ty = o.get(sym("type")).cloned().unwrap_or(Value::Null);
+    let ty = o.get(sym!("type")).cloned().unwrap_or(Value::Null);
     let loc_v: Rc<Vec<String>> = Rc::new(loc.to_vec());
     // `res`, shared by every field that needs it.
     let res_cell: Rc<OnceCell<Rc<MergeResult>>> = Rc::new(OnceCell::new());
@@ -1999,8 +2010,8 @@ fn eval_option_value(
                 return Ok(r.clone());
             }
             let mut all_defs = Vec::new();
-            if let Some(default) = o.get(sym("default")).cloned() {
-                let decls = o.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+            if let Some(default) = o.get(sym!("default")).cloned() {
+                let decls = o.get(sym!("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
                 let first = Value::lazy(move |ev: &mut Evaluator| {
                     let l = ev.expect_list(&decls)?;
                     match l.first() {
@@ -2009,14 +2020,14 @@ fn eval_option_value(
                     }
                 });
                 let value = Value::attrs(vec![
-                    Attr::new(sym("_type"), str_value("override")),
-                    Attr::new(sym("priority"), Value::Int(1500)),
-                    Attr::new(sym("content"), default),
+                    Attr::new(sym!("_type"), str_value("override")),
+                    Attr::new(sym!("priority"), Value::Int(1500)),
+                    Attr::new(sym!("content"), default),
                 ]);
                 all_defs.push(Def { file: first, value, full: None });
             }
             all_defs.extend(defs(ev)?);
-            let read_only = match o.get(sym("readOnly")).cloned() {
+            let read_only = match o.get(sym!("readOnly")).cloned() {
                 Some(r) => ev.expect_bool(&r)?,
                 None => false,
             };
@@ -2046,7 +2057,7 @@ fn eval_option_value(
     };
     let value = {
         let res = res.clone();
-        let apply = o.get(sym("apply")).cloned();
+        let apply = o.get(sym!("apply")).cloned();
         let lib = lib.clone();
         let loc = loc_v.clone();
         Value::lazy(move |ev: &mut Evaluator| {
@@ -2094,14 +2105,14 @@ fn eval_option_value(
     };
     let base = deprecation_warning(ev, lib, loc, &o, &ty, span)?;
     let extra = vec![
-        Attr::new(sym("value"), value),
-        Attr::new(sym("highestPrio"), field(|r| r.highest_prio.clone())),
-        Attr::new(sym("definitions"), definitions),
-        Attr::new(sym("files"), files),
-        Attr::new(sym("definitionsWithLocations"), defs_final),
-        Attr::new(sym("isDefined"), field(|r| r.is_defined.clone())),
-        Attr::new(sym("valueMeta"), field(|r| r.value_meta.clone())),
-        Attr::new(sym("__toString"), to_string_fn),
+        Attr::new(sym!("value"), value),
+        Attr::new(sym!("highestPrio"), field(|r| r.highest_prio.clone())),
+        Attr::new(sym!("definitions"), definitions),
+        Attr::new(sym!("files"), files),
+        Attr::new(sym!("definitionsWithLocations"), defs_final),
+        Attr::new(sym!("isDefined"), field(|r| r.is_defined.clone())),
+        Attr::new(sym!("valueMeta"), field(|r| r.value_meta.clone())),
+        Attr::new(sym!("__toString"), to_string_fn),
     ];
     Ok(Value::Attrs(Rc::new(base.update(&Attrs::from_unsorted(extra)))))
 }
@@ -2119,7 +2130,7 @@ fn deprecation_warning(
     let msg = get(ev, ty, "deprecationMessage")?;
     let msg = match msg {
         Some(m) => ev.force(&m)?,
-        None => return Err(missing_attr(sym("deprecationMessage"), &*ev.expect_attrs(ty)?).with_span(span)),
+        None => return Err(missing_attr(sym!("deprecationMessage"), &*ev.expect_attrs(ty)?).with_span(span)),
     };
     if matches!(msg, Value::Null) {
         return Ok((**o).clone());
@@ -2127,7 +2138,7 @@ fn deprecation_warning(
     let shown = show_option(ev, lib, loc, span)?;
     let name = ev.select_str(ty, "name", span)?;
     let name = to_string(ev, &name, span)?;
-    let decls = o.get(sym("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    let decls = o.get(sym!("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
     let files = show_files(ev, &decls, span)?;
     let msg = to_string(ev, &msg, span)?;
     let warn = lib_fn(ev, lib, &["warn"], span)?;
@@ -2140,7 +2151,7 @@ fn deprecation_warning(
 pub fn exports(_ev: &mut Evaluator, lib: &Value) -> Vec<Attr> {
     let lib = lib.clone();
     vec![Attr::new(
-        sym("evalModules"),
+        sym!("evalModules"),
         native("evalModules", 1, move |ev: &mut Evaluator, args: &[Value], span: Span| {
             eval_modules(ev, &lib, &args[0], span)
         }),
