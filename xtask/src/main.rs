@@ -10,6 +10,7 @@ mod corpus;
 mod lang;
 mod lib_diff;
 mod modules_sh;
+mod own_lib;
 mod util;
 
 use std::process::ExitCode;
@@ -22,11 +23,13 @@ commands:
   corpus-smoke   parse and evaluate every .nix file in ../shared/corpus; fail on panic/crash/hang
   modules-sh     run nixpkgs lib/tests/modules.sh with dendrite as nix-instantiate
   lib-diff       compare nixpkgs lib functions on generated inputs with the oracle (Nix 2.8)
+  lib-usage      regenerate modules/lib/FUNCTIONS.md (the lib functions the corpus uses)
+  own-lib-diff   compare dendrite's Nix lib (modules/lib) with nixpkgs lib on generated inputs
 
 options:
   --update-baseline   record the measured counts as the new baseline (lang-suite, modules-sh)
   --verbose           print every test's outcome
-  --only SUBSTRING    run only the language tests whose name contains SUBSTRING
+  --only SUBSTRING    run only the language tests (own-lib-diff: functions) whose name contains SUBSTRING
   --mode 0|1          modules-sh: DENDRITE_NATIVE_MODULES value (default 0)
   --compare-nix       modules-sh: also run it with the system nix-instantiate and report its time";
 
@@ -46,6 +49,8 @@ fn main() -> ExitCode {
             modules_sh::run(&modes, update, args.iter().any(|a| a == "--compare-nix"), verbose)
         }
         Some("lib-diff") => lib_diff::run(8, 0x5eed),
+        Some("lib-usage") => own_lib::usage(),
+        Some("own-lib-diff") => own_lib::diff(8, 0x5eed, verbose, only),
         Some("lib-diff-functions") => {
             for f in lib_diff::function_list() {
                 println!("{f}");
@@ -75,7 +80,8 @@ fn test_all() -> Result<(), String> {
     }
     lang::run(false, false, None)?;
     corpus::run(false)?;
-    modules_sh::run(&["0"], false, false, false)?;
+    modules_sh::run(&["0", "1"], false, false, false)?;
     lib_diff::run(8, 0x5eed)?;
+    own_lib::diff(8, 0x5eed, false, None)?;
     Ok(())
 }

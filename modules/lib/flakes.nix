@@ -1,0 +1,5 @@
+# Flake references.
+{ lib }:
+{
+  inherit (builtins) parseFlakeRef flakeRefToString;
+}
