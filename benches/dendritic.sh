@@ -21,7 +21,10 @@ measure() { # label outfile command...
   local label=$1 out=$2; shift 2
   local tf
   tf=$(mktemp)
-  /usr/bin/time -o "$tf" -f "%e %M" "$@" > "$out" 2>/dev/null || true
+  if ! /usr/bin/time -o "$tf" -f "%e %M" "$@" > "$out" 2> "$out.err"; then
+    echo "$label failed: $(grep -m1 error "$out.err")" >&2
+    exit 1
+  fi
   echo "$label $(tail -1 "$tf")"
   rm -f "$tf"
 }

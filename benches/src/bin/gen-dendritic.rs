@@ -68,7 +68,10 @@ fn machine(m: usize, n_features: usize) -> String {
     let name = format!("m{m:04}");
     // Every machine imports `base` (it declares the shared options) and two more aggregates.
     let others = &AGGREGATES[1..];
-    let aggs: Vec<&str> = vec!["base", others[m % others.len()], others[(m / others.len() + m + 1) % others.len()]];
+    let first = m % others.len();
+    // A different second aggregate: importing one twice would declare its options twice.
+    let second = (first + 1 + (m / others.len()) % (others.len() - 1)) % others.len();
+    let aggs: Vec<&str> = vec!["base", others[first], others[second]];
     let mut enabled = String::new();
     for k in 0..5 {
         // Enable features that belong to one of the imported aggregates.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use dendrite_eval::value::{Attrs, Value};
 use dendrite_eval::{EvalResult, Evaluator};
-use dendrite_syntax::{Span, Symbol};
+use dendrite_syntax::Span;
 
 pub mod eval_modules;
 pub mod options;
@@ -72,22 +72,9 @@ fn overlay_file(kind: LibFile, original: Value) -> Value {
                     n
                 }
                 LibFile::Options => options::exports(ev, &lib),
-                LibFile::Types => {
-                    let native_types = types::exports(ev, &lib);
-                    if native_types.is_empty() {
-                        return Ok(interpreted);
-                    }
-                    // `types.nix` exports `types` (and a few helpers at top level).
-                    let base = ev.expect_attrs(&interpreted)?;
-                    let old_types = match base.get(Symbol::new("types")) {
-                        Some(t) => ev.expect_attrs(&t.clone())?,
-                        None => Rc::new(Attrs::empty()),
-                    };
-                    let merged = old_types.update(&Attrs::from_unsorted(native_types));
-                    return Ok(Value::Attrs(Rc::new(base.update(&Attrs::from_unsorted(vec![
-                        dendrite_eval::value::Attr::new(Symbol::new("types"), Value::Attrs(Rc::new(merged))),
-                    ])))));
-                }
+                // `types.nix` returns one flat set (`lib.types` is all of it);
+                // its own `types` attribute refers back to `lib.types`.
+                LibFile::Types => types::native_exports(ev, &lib),
             };
             overlay(ev, interpreted, natives)
         },
