@@ -2079,30 +2079,8 @@ fn eval_option_value(
         })
     };
     let defs_final = field(|r| r.defs_final_list.clone());
-    let files = {
-        let l = defs_final.clone();
-        Value::lazy(move |ev: &mut Evaluator| {
-            let l = ev.expect_list(&l)?;
-            let mut out = Vec::with_capacity(l.len());
-            for d in l.iter() {
-                let d = d.clone();
-                out.push(Value::lazy(move |ev: &mut Evaluator| ev.select_str(&d, "file", span)));
-            }
-            Ok(Value::list(out))
-        })
-    };
-    let definitions = {
-        let l = defs_final.clone();
-        Value::lazy(move |ev: &mut Evaluator| {
-            let l = ev.expect_list(&l)?;
-            let mut out = Vec::with_capacity(l.len());
-            for d in l.iter() {
-                let d = d.clone();
-                out.push(Value::lazy(move |ev: &mut Evaluator| ev.select_str(&d, "value", span)));
-            }
-            Ok(Value::list(out))
-        })
-    };
+    let files = map_selecting(&defs_final, "file", span);
+    let definitions = map_selecting(&defs_final, "value", span);
     let base = deprecation_warning(ev, lib, loc, &o, &ty, span)?;
     let extra = vec![
         Attr::new(sym!("value"), value),
@@ -2115,6 +2093,22 @@ fn eval_option_value(
         Attr::new(sym!("__toString"), to_string_fn),
     ];
     Ok(Value::Attrs(Rc::new(base.update(&Attrs::from_unsorted(extra)))))
+}
+
+/// `map (x: x.${name}) list`, lazy in the list and in each element.
+fn map_selecting(list: &Value, name: &'static str, span: Span) -> Value {
+    let list = list.clone();
+    Value::lazy(move |ev: &mut Evaluator| {
+        let l = ev.expect_list(&list)?;
+        let out = l
+            .iter()
+            .map(|d| {
+                let d = d.clone();
+                Value::lazy(move |ev: &mut Evaluator| ev.select_str(&d, name, span))
+            })
+            .collect();
+        Ok(Value::list(out))
+    })
 }
 
 /// The option itself, behind a warning if its type is deprecated.
