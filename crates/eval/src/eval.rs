@@ -240,19 +240,17 @@ impl Evaluator {
 
     /// Forces a thunk, memoising the result in place.
     pub fn force_thunk(&mut self, t: &Thunk) -> EvalResult<Value> {
-        let state = {
-            let mut b = t.0.borrow_mut();
-            match &*b {
-                ThunkState::Done(v) => return Ok(v.clone()),
-                ThunkState::Blackhole => {
-                    return Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered"));
-                }
-                ThunkState::Blank => {
-                    return Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered"));
-                }
-                _ => std::mem::replace(&mut *b, ThunkState::Blackhole),
+        // Evaluated thunks are the common case: answer without moving the state.
+        if let Some(r) = t.peek(|s| match s {
+            ThunkState::Done(v) => Some(Ok(v.clone())),
+            ThunkState::Blackhole | ThunkState::Blank => {
+                Some(Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered")))
             }
-        };
+            _ => None,
+        }) {
+            return r;
+        }
+        let state = t.replace(ThunkState::Blackhole);
         self.check_stack()?;
         let result = match &state {
             ThunkState::Pending(e, env) => {
@@ -277,11 +275,11 @@ impl Evaluator {
         };
         match result {
             Ok(v) => {
-                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                t.set(ThunkState::Done(v.clone()));
                 Ok(v)
             }
             Err(e) => {
-                *t.0.borrow_mut() = state;
+                t.set(state);
                 Err(e)
             }
         }
@@ -428,7 +426,7 @@ impl Evaluator {
 
     fn path_literal(&mut self, p: &PathLit, span: Span) -> EvalResult<Value> {
         match p {
-            PathLit::Abs(s) => Ok(Value::Path(Rc::from(&**s))),
+            PathLit::Abs(s) => Ok(Value::Path(PathStr::from(&**s))),
             PathLit::Home(rest) => match &self.settings.home {
                 Some(home) => {
                     let mut full = dendrite_syntax::lower::canon_path(&format!("{home}/{rest}"));
@@ -436,7 +434,7 @@ impl Evaluator {
                     if rest.ends_with('/') && !full.ends_with('/') {
                         full.push('/');
                     }
-                    Ok(Value::Path(Rc::from(full.as_str())))
+                    Ok(Value::Path(PathStr::from(full.as_str())))
                 }
                 None => Err(EvalError::at(ErrorKind::Eval, "cannot resolve '~' path: $HOME is not set", span)),
             },
@@ -994,7 +992,7 @@ impl Evaluator {
                 }
                 let mut joined = p.to_string();
                 joined.push_str(&s.to_str_lossy());
-                Ok(Value::Path(Rc::from(dendrite_syntax::lower::canon_path(&joined).as_str())))
+                Ok(Value::Path(PathStr::from(dendrite_syntax::lower::canon_path(&joined).as_str())))
             }
             _ => {
                 let a = self.coerce_to_string(l, Coerce::INTERPOLATE, span)?;
@@ -1201,7 +1199,7 @@ impl Evaluator {
                     }
                 }
             }
-            return Ok(Value::Path(Rc::from(dendrite_syntax::lower::canon_path(&out).as_str())));
+            return Ok(Value::Path(PathStr::from(dendrite_syntax::lower::canon_path(&out).as_str())));
         }
         let mut bytes = Vec::new();
         let mut ctx = Context::new();

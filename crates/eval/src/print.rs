@@ -69,7 +69,7 @@ pub fn print_ambiguous(v: &Value) -> String {
 fn ambiguous(v: &Value, out: &mut String, seen: &mut FxHashSet<usize>, via: Option<usize>) {
     match v {
         Value::Thunk(t) => match t.value() {
-            Some(inner) => ambiguous(&inner, out, seen, Some(std::rc::Rc::as_ptr(&t.0) as *const u8 as usize)),
+            Some(inner) => ambiguous(&inner, out, seen, Some(t.as_ptr())),
             None if t.is_blackhole() => out.push_str("«potential infinite recursion»"),
             None => out.push_str("<CODE>"),
         },

@@ -5,7 +5,6 @@
 //! result the first time it is forced, and black-holed while it is being
 //! evaluated so that a cycle is reported instead of looping.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
@@ -32,7 +31,7 @@ pub enum Value {
     /// A string with its context.
     String(NixString),
     /// An absolute, canonical path.
-    Path(Rc<str>),
+    Path(PathStr),
     /// An attribute set.
     Attrs(Rc<Attrs>),
     /// A list.
@@ -51,6 +50,30 @@ pub enum Value {
 
 /// A list value.
 pub type List = Rc<Vec<Value>>;
+
+/// The text of a path value: one pointer wide (an `Rc<str>` would be two
+/// and make every `Value` 24 bytes instead of 16).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct PathStr(Rc<Box<str>>);
+
+impl std::ops::Deref for PathStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for PathStr {
+    fn from(s: &str) -> Self {
+        PathStr(Rc::new(Box::from(s)))
+    }
+}
+
+impl fmt::Display for PathStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
 
 /// The type names Nix reports (`builtins.typeOf` and error messages).
 impl Value {
@@ -112,7 +135,7 @@ impl Value {
     /// `«repeated»` detection and the value-identity shortcut of `==`).
     pub fn identity(&self) -> Option<usize> {
         match self {
-            Value::Thunk(t) => Some(Rc::as_ptr(&t.0) as *const u8 as usize),
+            Value::Thunk(t) => Some(t.as_ptr()),
             Value::Attrs(a) => Some(Rc::as_ptr(a) as *const u8 as usize),
             Value::List(l) => Some(Rc::as_ptr(l) as *const u8 as usize),
             Value::Lambda(l) => Some(Rc::as_ptr(l) as *const u8 as usize),
@@ -484,30 +507,58 @@ pub enum ThunkState {
 
 /// A shared, memoising delayed value.
 #[derive(Clone)]
-pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+pub struct Thunk(Rc<ThunkCell>);
+
+/// The shared cell of a thunk.
+///
+/// A plain `UnsafeCell` rather than a `RefCell`: thunks are the most
+/// numerous objects of an evaluation, and the borrow flag would push each
+/// one from 64 to 80 bytes. Soundness rests on the accessors below: every
+/// access is a short, non-reentrant read or write on the evaluation thread
+/// (values are `!Send`), never held across evaluation.
+pub struct ThunkCell(std::cell::UnsafeCell<ThunkState>);
 
 impl Thunk {
     /// A new thunk in the given state.
     pub fn new(state: ThunkState) -> Thunk {
-        Thunk(Rc::new(RefCell::new(state)))
+        Thunk(Rc::new(ThunkCell(std::cell::UnsafeCell::new(state))))
     }
 
     /// Replaces the state.
     pub fn set(&self, state: ThunkState) {
-        *self.0.borrow_mut() = state;
+        drop(self.replace(state));
+    }
+
+    /// Replaces the state, returning the old one.
+    pub fn replace(&self, state: ThunkState) -> ThunkState {
+        // SAFETY: no reference into the cell outlives the accessors, and
+        // the old state is moved out before anything else runs.
+        unsafe { std::mem::replace(&mut *self.0.0.get(), state) }
+    }
+
+    /// Runs `f` on the current state (which must not touch this thunk).
+    #[inline]
+    pub fn peek<T>(&self, f: impl FnOnce(&ThunkState) -> T) -> T {
+        // SAFETY: see `replace`; `f` only reads the state it is given.
+        f(unsafe { &*self.0.0.get() })
     }
 
     /// The value, if already evaluated.
     pub fn value(&self) -> Option<Value> {
-        match &*self.0.borrow() {
+        self.peek(|s| match s {
             ThunkState::Done(v) => Some(v.clone()),
             _ => None,
-        }
+        })
     }
 
     /// Whether it is being evaluated right now.
     pub fn is_blackhole(&self) -> bool {
-        matches!(&*self.0.borrow(), ThunkState::Blackhole)
+        self.peek(|s| matches!(s, ThunkState::Blackhole))
+    }
+
+    /// Identity of the shared cell.
+    pub fn as_ptr(&self) -> usize {
+        Rc::as_ptr(&self.0) as *const u8 as usize
     }
 }
 
@@ -520,5 +571,17 @@ impl Value {
     /// A lazy Rust computation.
     pub fn lazy(f: impl Fn(&mut Evaluator) -> EvalResult<Value> + 'static) -> Value {
         Value::Thunk(Thunk::new(ThunkState::Native(Rc::new(f))))
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn hot_objects_stay_small() {
+        // A thunk allocation (refcounts + state) fits a 64-byte size class.
+        assert!(std::mem::size_of::<ThunkCell>() + 16 <= 64, "{}", std::mem::size_of::<ThunkCell>());
+        assert_eq!(std::mem::size_of::<Value>(), 16);
     }
 }

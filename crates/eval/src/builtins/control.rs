@@ -2,7 +2,6 @@
 //! `trace`, `import`, `typeOf`, `getEnv`, `findFile` ...
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use dendrite_syntax::Span;
 
@@ -204,13 +203,13 @@ fn find_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value
         let candidate = if rest.is_empty() { base } else { base.join(rest) };
         if candidate.exists() {
             let c = dendrite_syntax::lower::canon_path(&candidate.to_string_lossy());
-            return Ok(Value::Path(Rc::from(c.as_str())));
+            return Ok(Value::Path(PathStr::from(c.as_str())));
         }
     }
     if let Some(rest) = name.strip_prefix("nix/")
         && let Some(p) = crate::fs::corepkg(rest)
     {
-        return Ok(Value::Path(Rc::from(p.as_str())));
+        return Ok(Value::Path(PathStr::from(p.as_str())));
     }
     Err(EvalError::at(
         ErrorKind::Throw,

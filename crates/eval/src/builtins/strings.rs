@@ -1,7 +1,5 @@
 //! String builtins.
 
-use std::rc::Rc;
-
 use dendrite_syntax::Span;
 
 use super::{arg_ctx, mk_attrs};
@@ -274,7 +272,7 @@ fn dir_of(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
             Some(0) | None => "/".to_string(),
             Some(i) => p[..i].to_string(),
         };
-        return Ok(Value::Path(Rc::from(parent.as_str())));
+        return Ok(Value::Path(PathStr::from(parent.as_str())));
     }
     let s = ev
         .coerce_to_string(&v, Coerce::PLAIN, span)

@@ -498,7 +498,7 @@ fn path_check(
             _ => {
                 let discard = cx.builtin(ev, "unsafeDiscardStringContext")?;
                 let plain = apply(ev, &discard, x.clone(), span)?;
-                ev.add(&Value::Path(Rc::from("/")), &plain, span)?
+                ev.add(&Value::Path(dendrite_eval::value::PathStr::from("/")), &plain, span)?
             }
         };
         let r = cx.call_lib(ev, &[sym!("path"), sym!("hasStorePathPrefix")], &[p], span)?;
