@@ -62,12 +62,21 @@ pub struct ErrorData {
     pub trace: Vec<TraceFrame>,
     /// An extra line after the position ("Did you mean ...?").
     pub hint: Option<String>,
+    /// Other places that explain the error (each definition involved ...).
+    pub related: Vec<(String, Span)>,
 }
 
 impl EvalError {
     /// A new error.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> EvalError {
-        EvalError(Box::new(ErrorData { kind, message: message.into(), span: None, trace: Vec::new(), hint: None }))
+        EvalError(Box::new(ErrorData {
+            kind,
+            message: message.into(),
+            span: None,
+            trace: Vec::new(),
+            hint: None,
+            related: Vec::new(),
+        }))
     }
 
     /// A new error at a span.
@@ -97,6 +106,17 @@ impl EvalError {
     pub fn with_hint(mut self, hint: impl Into<String>) -> EvalError {
         self.0.hint = Some(hint.into());
         self
+    }
+
+    /// Adds a related place, shown after the error's own position.
+    pub fn with_related(mut self, label: impl Into<String>, span: Span) -> EvalError {
+        self.0.related.push((label.into(), span));
+        self
+    }
+
+    /// The related places.
+    pub fn related(&self) -> &[(String, Span)] {
+        &self.0.related
     }
 
     /// Adds a trace frame (called while unwinding, so innermost first).
@@ -170,6 +190,9 @@ impl EvalError {
         }
         if let Some(hint) = &d.hint {
             let _ = write!(out, "\n       {hint}");
+        }
+        for (label, span) in &d.related {
+            let _ = write!(out, "\n\n       … {label}\n{}", position_block(*span, "         ", "            "));
         }
         out
     }

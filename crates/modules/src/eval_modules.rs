@@ -331,7 +331,7 @@ impl Collector<'_> {
                 }
             }
             Value::List(_) => {
-                let def = Def { file: str_value(fallback_file), value: mv.clone(), full: None };
+                let def = Def { file: str_value(fallback_file), value: mv.clone(), full: None, pos: None };
                 let shown = show_defs(ev, self.lib, &[def], span)?;
                 Err(throw(format!(
                     "Module imports can't be nested lists. Perhaps you meant to remove one level of lists? Definitions: {shown}"
@@ -1298,6 +1298,7 @@ impl MergeNode {
                         file: src.file.clone(),
                         value: x.value.clone(),
                         full: None,
+                        pos: x.pos,
                     });
                 }
             }
@@ -1758,7 +1759,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
             if props::tag(ev, &v)?.as_deref() == Some(b"definition") {
                 normalized.push(Def::from_value(ev, &v, span)?);
             } else {
-                normalized.push(Def { file: m.file.clone(), value: v, full: None });
+                normalized.push(Def { file: m.file.clone(), value: v, full: None, pos: m.pos });
             }
         }
     }
@@ -1951,9 +1952,19 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
                 let desc = ev.select_str(&ty, "description", span)?;
                 let desc = to_string(ev, &desc, span)?;
                 let defs_text = show_defs(ev, &lib, &invalid, span)?;
-                return Err(throw(format!(
+                let mut err = throw(format!(
                     "A definition for option `{shown}' is not of type `{desc}'. Definition values:{defs_text}"
-                )));
+                ));
+                // Beyond nixpkgs' file names: where each bad definition is
+                // written (the first is the error's own position).
+                let mut positions = invalid.iter().filter_map(|d| d.pos);
+                if let Some(first) = positions.next() {
+                    err = err.with_span(first);
+                }
+                for p in positions {
+                    err = err.with_related(format!("another definition of `{shown}' that is not of type `{desc}'"), p);
+                }
+                return Err(err);
             }
             let empty = ev.select_str(&ty, "emptyValue", span)?;
             if let Some(v) = get(ev, &empty, "value")? {
@@ -2024,7 +2035,7 @@ fn eval_option_value(
                     Attr::new(sym!("priority"), Value::Int(1500)),
                     Attr::new(sym!("content"), default),
                 ]);
-                all_defs.push(Def { file: first, value, full: None });
+                all_defs.push(Def { file: first, value, full: None, pos: None });
             }
             all_defs.extend(defs(ev)?);
             let read_only = match o.get(sym!("readOnly")).cloned() {
@@ -2036,7 +2047,12 @@ fn eval_option_value(
                 let mut separate = Vec::new();
                 for d in &all_defs {
                     let single = merge_definitions(&lib, &loc, &ty, defs_now(vec![d.clone()]), span);
-                    separate.push(Def { file: d.file.clone(), value: single.merged_value, full: d.full.clone() });
+                    separate.push(Def {
+                        file: d.file.clone(),
+                        value: single.merged_value,
+                        full: d.full.clone(),
+                        pos: d.pos,
+                    });
                 }
                 let text = show_defs(ev, &lib, &separate, span)?;
                 return Err(throw(format!(

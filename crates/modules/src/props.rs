@@ -172,6 +172,8 @@ pub struct Def {
     pub value: Value,
     /// The whole definition set, when it has extra attributes.
     pub full: Option<Rc<Attrs>>,
+    /// Where the definition is written (the defining attribute), if known.
+    pub pos: Option<Span>,
 }
 
 impl Def {
@@ -194,7 +196,7 @@ impl Def {
         let file = a.get(f).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(f, &a).with_span(span))?;
         let value = a.get(val).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(val, &a).with_span(span))?;
         let full = (a.len() > 2).then(|| a.clone());
-        Ok(Def { file, value, full })
+        Ok(Def { file, value, full, pos: None })
     }
 }
 
@@ -215,7 +217,7 @@ fn strip_override(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<Def> 
             EvalError::new(ErrorKind::MissingAttribute, "attribute 'content' missing").with_span(span)
         })?;
         let _ = c;
-        Ok(Def { file: def.file.clone(), value: content, full: def.full.clone() })
+        Ok(Def { file: def.file.clone(), value: content, full: def.full.clone(), pos: def.pos })
     } else {
         Ok(def.clone())
     }
@@ -260,7 +262,7 @@ pub fn sort_properties(ev: &mut Evaluator, defs: Vec<Def>, span: Span) -> EvalRe
                 None => Attrs::empty(),
             };
             let full = base.update(&Attrs::from_unsorted(vec![Attr::new(p_sym, prio)]));
-            keyed.push((p, Def { file: d.file, value: content, full: Some(Rc::new(full)) }));
+            keyed.push((p, Def { file: d.file, value: content, full: Some(Rc::new(full)), pos: d.pos }));
         } else {
             let p = match &d.full {
                 Some(a) => match a.get(p_sym) {
