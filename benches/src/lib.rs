@@ -4,11 +4,7 @@ use std::path::PathBuf;
 
 /// The shared corpus directory (`$DENDRITE_CORPUS` or `../shared/corpus`).
 pub fn corpus() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DENDRITE_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    dir.is_dir().then_some(dir)
+    dendrite_corpus::locate().ok()
 }
 
 /// The issue-2 benchmark expression over nixpkgs `lib` at `lib_dir`.

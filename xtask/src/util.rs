@@ -14,24 +14,13 @@ pub fn root() -> PathBuf {
 /// The shared corpus (`$DENDRITE_CORPUS` or `../shared/corpus`), or an
 /// error that says clearly that it is missing.
 pub fn corpus() -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("DENDRITE_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        // The corpus sits beside the checkout (`../shared/corpus`); a clone
-        // placed deeper finds it in an ancestor.
-        None => root()
-            .ancestors()
-            .skip(1)
-            .map(|a| a.join("shared/corpus"))
-            .find(|c| c.is_dir())
-            .unwrap_or_else(|| root().join("../shared/corpus")),
-    };
-    if !dir.is_dir() {
-        return Err(format!(
+    match dendrite_corpus::locate() {
+        Ok(dir) => Ok(dir.canonicalize().unwrap_or(dir)),
+        Err(dir) => Err(format!(
             "the shared test corpus is missing: expected it at {} (set DENDRITE_CORPUS to its location)",
             dir.display()
-        ));
+        )),
     }
-    Ok(dir.canonicalize().unwrap_or(dir))
 }
 
 /// Runs cargo with the given arguments in the workspace root.

@@ -7,17 +7,7 @@ use dendrite_eval::{EvalSettings, Evaluator};
 use dendrite_syntax::{Origin, RootDatabase};
 
 fn lib_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DENDRITE_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    let lib = dir.join("nixpkgs-lib/lib");
-    if lib.is_dir() {
-        Some(lib)
-    } else {
-        eprintln!("SKIPPED: the shared corpus is missing ({} not found; set DENDRITE_CORPUS)", lib.display());
-        None
-    }
+    dendrite_corpus::dir_or_skip("nixpkgs-lib/lib")
 }
 
 #[test]

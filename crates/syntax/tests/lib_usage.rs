@@ -682,14 +682,6 @@ struct Row {
     projects: BTreeSet<String>,
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("DENDRITE_CORPUS") {
-        return Some(PathBuf::from(d)).filter(|d| d.is_dir());
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors().map(|a| a.join("shared/corpus")).find(|c| c.is_dir())
-}
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
@@ -781,7 +773,7 @@ fn render(
 
 #[test]
 fn lib_usage_list_is_up_to_date() {
-    let Some(corpus) = corpus_dir() else {
+    let Ok(corpus) = dendrite_corpus::locate() else {
         println!("SKIPPED: the shared corpus is missing (expected ../shared/corpus or $DENDRITE_CORPUS)");
         return;
     };

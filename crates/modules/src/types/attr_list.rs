@@ -211,10 +211,7 @@ fn attr_list_merge(
     defs: &Value,
     _span: Span,
 ) -> EvalResult<Value> {
-    let head_error = {
-        let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
-        lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
-    };
+    let head_error = lazy_head_error(cx, check, defs);
     // The merged items, in order: (key, file, prio, mergeDefinitions record).
     type Evals = Rc<Vec<(Symbol, Value, Value, Value)>>;
     let evals_cell: Rc<std::cell::OnceCell<Evals>> = Rc::new(std::cell::OnceCell::new());

@@ -32,6 +32,26 @@ fn subst_with(elem: Value, ctor: impl Fn(&mut Evaluator, Value, Span) -> EvalRes
     })
 }
 
+/// The `getSubModules`, `substSubModules`, `functor` and `nestedTypes` of a
+/// type that wraps one `elemType` and is rebuilt by `lib.types.<name>`;
+/// `rebuild` makes the type again around a new element type.
+fn elem_type_wrapper(
+    t: &mut TypeDef,
+    cx: &Ctx,
+    name: Symbol,
+    elem: &Value,
+    rebuild: impl Fn(&Ctx, &mut Evaluator, Value) -> EvalResult<Value> + 'static,
+) {
+    t.get_sub_modules = select_thunk(elem.clone(), sym!("getSubModules"), cx.span());
+    t.subst_sub_modules = Some({
+        let cx = cx.clone();
+        subst_with(elem.clone(), move |ev, inner, _| rebuild(&cx, ev, inner))
+    });
+    t.functor =
+        Some(elem_type_functor(&name.as_str(), set(vec![(sym!("elemType"), elem.clone())]), elem_type_ctor(cx, name)));
+    t.nested_types = Some(set(vec![(sym!("elemType"), elem.clone())]));
+}
+
 /// `{ value = v; }`.
 fn with_value(v: Value) -> Value {
     set(vec![(sym!("value"), v)])
@@ -60,27 +80,14 @@ pub(crate) fn list_of(cx: &Ctx, elem: Value) -> Value {
     });
     t.empty_value = Some(with_value(Value::list(vec![])));
     t.get_sub_options = Some(sub_options_with(elem.clone(), s("*")));
-    t.get_sub_modules = select_thunk(elem.clone(), sym!("getSubModules"), cx.span());
-    t.subst_sub_modules = Some({
-        let cx = cx.clone();
-        subst_with(elem.clone(), move |_, inner, _| Ok(list_of(&cx, inner)))
-    });
-    t.functor = Some(elem_type_functor(
-        "listOf",
-        set(vec![(sym!("elemType"), elem.clone())]),
-        elem_type_ctor(cx, sym!("listOf")),
-    ));
-    t.nested_types = Some(set(vec![(sym!("elemType"), elem)]));
+    elem_type_wrapper(&mut t, cx, sym!("listOf"), &elem, |cx, _, inner| Ok(list_of(cx, inner)));
     t.build(cx)
 }
 
 /// The `v2` record of `listOf`: each element of each definition merged
 /// on its own, undefined (`mkIf false`) elements dropped.
 fn list_merge(cx: &Ctx, _ev: &mut Evaluator, elem: &Value, check: &Value, loc: &Value, defs: &Value) -> Value {
-    let head_error = {
-        let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
-        lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
-    };
+    let head_error = lazy_head_error(cx, check, defs);
     let evals = {
         let (cx, elem, loc, defs) = (cx.clone(), elem.clone(), loc.clone(), defs.clone());
         lazy(move |ev, span| {
@@ -272,10 +279,7 @@ fn attrs_merge_with_check(
     defs: &Value,
     _span: Span,
 ) -> EvalResult<Value> {
-    let head_error = {
-        let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
-        lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
-    };
+    let head_error = lazy_head_error(cx, check, defs);
     // name -> the `mergeDefinitions` record of that attribute
     let evals = {
         let (cx, elem, loc, defs) = (cx.clone(), elem.clone(), loc.clone(), defs.clone());
@@ -427,17 +431,7 @@ pub(crate) fn null_or(cx: &Ctx, elem: Value) -> Value {
     });
     t.empty_value = Some(with_value(Value::Null));
     t.get_sub_options = Some(select_thunk(elem.clone(), sym!("getSubOptions"), cx.span()));
-    t.get_sub_modules = select_thunk(elem.clone(), sym!("getSubModules"), cx.span());
-    t.subst_sub_modules = Some({
-        let cx = cx.clone();
-        subst_with(elem.clone(), move |_, inner, _| Ok(null_or(&cx, inner)))
-    });
-    t.functor = Some(elem_type_functor(
-        "nullOr",
-        set(vec![(sym!("elemType"), elem.clone())]),
-        elem_type_ctor(cx, sym!("nullOr")),
-    ));
-    t.nested_types = Some(set(vec![(sym!("elemType"), elem)]));
+    elem_type_wrapper(&mut t, cx, sym!("nullOr"), &elem, |cx, _, inner| Ok(null_or(cx, inner)));
     t.build(cx)
 }
 
@@ -500,17 +494,7 @@ pub(crate) fn function_to(cx: &Ctx, ev: &mut Evaluator, elem: Value) -> EvalResu
         })
     });
     t.get_sub_options = Some(sub_options_with(elem.clone(), s("<function body>")));
-    t.get_sub_modules = select_thunk(elem.clone(), sym!("getSubModules"), cx.span());
-    t.subst_sub_modules = Some({
-        let cx = cx.clone();
-        subst_with(elem.clone(), move |ev, inner, _| function_to(&cx, ev, inner))
-    });
-    t.functor = Some(elem_type_functor(
-        "functionTo",
-        set(vec![(sym!("elemType"), elem.clone())]),
-        elem_type_ctor(cx, sym!("functionTo")),
-    ));
-    t.nested_types = Some(set(vec![(sym!("elemType"), elem)]));
+    elem_type_wrapper(&mut t, cx, sym!("functionTo"), &elem, function_to);
     Ok(t.build(cx))
 }
 
@@ -815,10 +799,7 @@ fn coerced_merge(
         let (fin, loc) = (fin.clone(), loc.clone());
         lazy(move |ev, span| call_merge(ev, &fin, loc.clone(), final_defs.clone(), span))
     };
-    let head_error = {
-        let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
-        lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
-    };
+    let head_error = lazy_head_error(cx, check, defs);
     Ok(v2_result(head_error, value, set(vec![])))
 }
 

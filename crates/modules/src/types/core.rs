@@ -655,6 +655,13 @@ pub(crate) fn check_defs_for_error(
     Ok(set(vec![(sym!("message"), message)]))
 }
 
+/// The `headError` of a v2 merge whose definitions must pass `check`,
+/// computed only when read.
+pub(crate) fn lazy_head_error(cx: &Ctx, check: &Value, defs: &Value) -> Value {
+    let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
+    lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
+}
+
 /// `checkV2MergeCoherence loc type result`: `result`, unless `type.check`
 /// is a plain function (an ad-hoc `type // { check }` override).
 pub(crate) fn check_v2_coherence(cx: &Ctx, ev: &mut Evaluator, loc: &Value, ty: &Value, span: Span) -> EvalResult<()> {

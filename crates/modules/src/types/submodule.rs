@@ -170,10 +170,7 @@ pub(crate) fn submodule_with(cx: &Ctx, a: Rc<Attrs>) -> Value {
                         extend(ev, &base, Value::list(modules), Some(loc.clone()), span)
                     })
                 };
-                let head_error = {
-                    let (cx, check, defs) = (cx.clone(), check.clone(), defs.clone());
-                    lazy(move |ev, span| check_defs_for_error(&cx, ev, &check, &defs, span))
-                };
+                let head_error = lazy_head_error(&cx, &check, defs);
                 let value = select_thunk(configuration.clone(), sym!("config"), cx.span());
                 Ok(v2_result(head_error, value, set(vec![(sym!("configuration"), configuration)])))
             }),
@@ -433,6 +430,20 @@ fn escape_ident(cx: &Ctx, ev: &mut Evaluator, name: Symbol, span: Span) -> EvalR
     text(ev, &r, span)
 }
 
+/// A lazy list holding `entry` of the position where tag `name` is written
+/// in `tags` (`unsafeGetAttrPos`), or empty when it has none.
+fn tag_position_list(cx: &Ctx, tags: &Value, name: Symbol, entry: fn(Value, Span) -> Value) -> Value {
+    let (cx, tags) = (cx.clone(), tags.clone());
+    lazy(move |ev, span| {
+        let f = cx.builtin(ev, "unsafeGetAttrPos")?;
+        let pos = apply2(ev, &f, s(name.as_str()), tags.clone(), span)?;
+        if matches!(pos, Value::Null) {
+            return Ok(Value::list(vec![]));
+        }
+        Ok(Value::list(vec![entry(pos, span)]))
+    })
+}
+
 /// One tag of `attrTag`, checked to be an option and given declarations.
 fn attr_tag_option(
     cx: &Ctx,
@@ -465,31 +476,11 @@ fn attr_tag_option(
         }
         let declarations = match get_opt(ev, opt, sym!("declarations"))? {
             Some(d) => d,
-            None => {
-                let (cx, tags) = (cx.clone(), tags.clone());
-                lazy(move |ev, span| {
-                    let f = cx.builtin(ev, "unsafeGetAttrPos")?;
-                    let pos = apply2(ev, &f, s(name.as_str()), tags.clone(), span)?;
-                    if matches!(pos, Value::Null) {
-                        return Ok(Value::list(vec![]));
-                    }
-                    Ok(Value::list(vec![select_thunk(pos, sym!("file"), span)]))
-                })
-            }
+            None => tag_position_list(cx, tags, name, |pos, span| select_thunk(pos, sym!("file"), span)),
         };
         let positions = match get_opt(ev, opt, sym!("declarationPositions"))? {
             Some(d) => d,
-            None => {
-                let (cx, tags) = (cx.clone(), tags.clone());
-                lazy(move |ev, span| {
-                    let f = cx.builtin(ev, "unsafeGetAttrPos")?;
-                    let pos = apply2(ev, &f, s(name.as_str()), tags.clone(), span)?;
-                    if matches!(pos, Value::Null) {
-                        return Ok(Value::list(vec![]));
-                    }
-                    Ok(Value::list(vec![pos]))
-                })
-            }
+            None => tag_position_list(cx, tags, name, |pos, _| pos),
         };
         update(ev, opt, vec![(sym!("declarations"), declarations), (sym!("declarationPositions"), positions)])
     })();
