@@ -1,0 +1,1 @@
+//! `flake.lock` (version 7): nodes, `follows` paths, locked store paths.
