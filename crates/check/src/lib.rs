@@ -1,2 +1,220 @@
 //! `dendrite check`: evaluates a flake's top-level configuration and every
 //! machine's module closure and reports what the rules find.
+//!
+//! The flow: parse every `.nix` file (D001); resolve the inputs (overrides,
+//! local copies, bundled models, opaque values) and call `outputs`; walk
+//! the top-level flake-parts configuration and each machine's lenient
+//! evaluation, turning evaluation errors into findings at the definition
+//! that caused them; then the rules that need the whole picture (module
+//! arguments, special arguments, namespace references, clan's registry
+//! and inventory). Values that depend on something dendrite cannot know
+//! are skipped, never reported.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dendrite_eval::value::Value;
+use dendrite_eval::{ErrorKind, EvalError, EvalSettings, Evaluator};
+use dendrite_syntax::{RootDatabase, Span};
+
+pub mod config;
+pub mod diag;
+mod load;
+mod models;
+pub mod output;
+mod rules;
+mod scan;
+mod walk;
+
+pub use config::Config;
+pub use diag::{Diagnostic, Location, RULES, Severity};
+pub use load::InputInfo;
+
+/// What to check and how.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// The flake's directory.
+    pub dir: PathBuf,
+    /// `--input NAME=PATH` overrides.
+    pub inputs: Vec<(String, PathBuf)>,
+    /// The Nix store directory where locked inputs may be found.
+    pub store_dir: Option<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Error-level findings.
+    pub errors: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Informational findings.
+    pub infos: usize,
+    /// `.nix` files parsed.
+    pub files: usize,
+    /// Machine configurations evaluated.
+    pub machines: usize,
+    /// Machines whose evaluation needed an unknown input.
+    pub machines_skipped: usize,
+    /// Wall time.
+    pub millis: u128,
+}
+
+/// The result of a check.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The flake's directory (paths in output are relative to it).
+    pub root: PathBuf,
+    /// Findings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Counts.
+    pub summary: Summary,
+    /// How each input was resolved.
+    pub inputs: Vec<InputInfo>,
+}
+
+impl Report {
+    /// The process exit code: 1 when an error-level finding remains.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.summary.errors > 0)
+    }
+}
+
+/// Runs the check on an evaluation thread with a large stack. `Err` means
+/// the check could not run at all (exit code 2).
+pub fn check(opts: CheckOptions) -> Result<Report, String> {
+    dendrite_eval::run_with_stack(move || check_here(&opts))
+}
+
+/// The findings collected while checking.
+pub(crate) struct Ctx {
+    pub root: PathBuf,
+    pub diags: Vec<Diagnostic>,
+    pub config: Config,
+    pub summary: Summary,
+    pub span: Span,
+}
+
+impl Ctx {
+    /// Whether a path is part of the flake being checked.
+    pub fn in_flake(&self, p: &Path) -> bool {
+        p.starts_with(&self.root)
+    }
+
+    /// Adds a finding for an evaluation error, unless it is about an
+    /// unknown value. `context` says what was being evaluated.
+    pub fn eval_error(&mut self, e: &EvalError, context: &str) {
+        if let Some(d) = rules::from_error(self, e, context) {
+            self.diags.push(d);
+        }
+    }
+}
+
+fn check_here(opts: &CheckOptions) -> Result<Report, String> {
+    let started = Instant::now();
+    let root = opts.dir.canonicalize().map_err(|e| format!("{}: {e}", opts.dir.display()))?;
+    if !root.join("flake.nix").is_file() {
+        return Err(format!("{}: no flake.nix here (dendrite check expects a flake directory)", root.display()));
+    }
+    let config = Config::load(&root)?;
+    let settings = EvalSettings {
+        print_traces: false,
+        native_modules: true,
+        store_dir: opts.store_dir.clone().unwrap_or_else(|| "/nix/store".into()),
+        ..EvalSettings::from_env()
+    };
+    let settings = EvalSettings { native_modules: true, print_traces: false, ..settings };
+    let mut ev = Evaluator::new(RootDatabase::default(), settings);
+    dendrite_modules::install(&mut ev);
+    ev.set_extension(dendrite_modules::record::Recorder::default());
+    let span = ev.builtin_span();
+    let mut cx = Ctx { root: root.clone(), diags: Vec::new(), config, summary: Summary::default(), span };
+
+    let files = scan::nix_files(&root);
+    cx.summary.files = files.len();
+    let parsed = scan::parse_all(&mut ev, &mut cx, &files);
+
+    // `lib` comes from nixpkgs when it is given (or `DENDRITE_LIB` names a
+    // nixpkgs `lib/` directory), else it is dendrite's own.
+    let lib_override = opts
+        .inputs
+        .iter()
+        .find(|(n, _)| n == "nixpkgs" || n == "nixpkgs-lib")
+        .map(
+            |(_, p)| {
+                if p.join("lib/default.nix").is_file() { p.join("lib/default.nix") } else { p.join("default.nix") }
+            },
+        )
+        .or_else(|| std::env::var_os("DENDRITE_LIB").map(|d| PathBuf::from(d).join("default.nix")));
+    let loader = load::Loader::new(&mut ev, lib_override.as_deref(), span).map_err(|e| {
+        format!("could not load dendrite's models: {}", dendrite_eval::error::strip_ansi(&e.render(false)))
+    })?;
+    let (inputs_value, infos) = rules::resolve_inputs(&mut ev, &loader, &root, opts);
+    let flake = loader.flake_on_disk(&root, inputs_value);
+
+    let outputs = walk::top_level(&mut ev, &mut cx, &flake);
+    let machines = walk::machines(&mut ev, &mut cx, &outputs, &loader);
+    rules::recorded(&mut ev, &mut cx, &loader);
+    rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
+    rules::clan(&mut ev, &mut cx, &outputs, &machines);
+
+    let mut diags = std::mem::take(&mut cx.diags);
+    diags = finish(&cx, diags);
+    let mut summary = std::mem::take(&mut cx.summary);
+    for d in &diags {
+        match d.severity {
+            Severity::Error => summary.errors += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Info => summary.infos += 1,
+        }
+    }
+    summary.millis = started.elapsed().as_millis();
+    let report = Report { root, diagnostics: diags, summary, inputs: infos };
+    // Values form cycles the evaluator does not collect; the process is
+    // about to print and exit, so the heap is left as it is.
+    std::mem::forget(ev);
+    Ok(report)
+}
+
+/// Configuration, suppression comments, de-duplication and ordering.
+fn finish(cx: &Ctx, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut texts: std::collections::HashMap<PathBuf, String> = std::collections::HashMap::new();
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for d in diags {
+        let Some(d) = cx.config.apply(d) else { continue };
+        if let Some(loc) = &d.location {
+            let text =
+                texts.entry(loc.path.clone()).or_insert_with(|| std::fs::read_to_string(&loc.path).unwrap_or_default());
+            if config::suppressed(text, loc.line, d.code) {
+                continue;
+            }
+        }
+        let key = (d.code, d.location.clone(), d.message.clone());
+        if seen.insert(key) {
+            out.push(d);
+        }
+    }
+    out.sort_by(|a, b| {
+        let ka = a.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));
+        let kb = b.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));
+        ka.cmp(&kb).then(a.code.cmp(b.code))
+    });
+    out
+}
+
+/// Whether an error only says that something is unknown.
+pub(crate) fn is_unknown(e: &EvalError) -> bool {
+    e.kind() == ErrorKind::Unknown
+}
+
+/// Forces a value; unknown values are `None` silently, errors are reported.
+pub(crate) fn force_or_report(ev: &mut Evaluator, cx: &mut Ctx, v: &Value, context: &str) -> Option<Value> {
+    match ev.force(v) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            cx.eval_error(&e, context);
+            None
+        }
+    }
+}

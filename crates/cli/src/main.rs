@@ -31,6 +31,88 @@ enum Command {
     ///   dendrite eval --strict --json ./default.nix -A packages
     ///   dendrite eval file.nix --arg pkgs '{}' --argstr name foo
     Eval(EvalArgs),
+    /// Check a dendritic flake: evaluate its top-level configuration and
+    /// every machine's module closure without Nix, and report namespace
+    /// typos, specialArgs leaks, class mismatches, inventory errors and
+    /// the module system's own errors at the definition that causes them.
+    ///
+    /// Inputs are resolved without downloading: `--input NAME=PATH`, then
+    /// a local copy at the store path flake.lock implies, then a model
+    /// bundled with dendrite (flake-parts, import-tree, clan-core, nixpkgs'
+    /// lib, home-manager, nix-darwin), else an opaque value whose checks
+    /// are skipped. Rules and severities: docs/rules/, dendrite.toml.
+    ///
+    /// Exit status: 0 no errors, 1 errors found, 2 could not run.
+    ///
+    /// Examples:
+    ///   dendrite check                     # the flake in the current directory
+    ///   dendrite check ~/fleet --format json
+    ///   dendrite check . --input clan-core=../clan-core
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The flake's directory.
+    #[arg(default_value = ".")]
+    flake: std::path::PathBuf,
+    /// Use a local directory for an input (repeatable): NAME=PATH.
+    #[arg(long = "input", value_name = "NAME=PATH")]
+    input: Vec<String>,
+    /// Where locked inputs may already be on disk.
+    #[arg(long, value_name = "DIR", default_value = "/nix/store")]
+    store_dir: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Print how each input was resolved.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    /// Snippets grouped by file, and a summary line.
+    Human,
+    /// One JSON object with `diagnostics` and `summary`.
+    Json,
+    /// SARIF 2.1.0, for code-scanning uploads.
+    Sarif,
+}
+
+fn run_check(args: CheckArgs) -> i32 {
+    let mut inputs = Vec::new();
+    for i in &args.input {
+        match i.split_once('=') {
+            Some((n, p)) if !n.is_empty() && !p.is_empty() => inputs.push((n.to_string(), std::path::PathBuf::from(p))),
+            _ => {
+                eprintln!("error: --input expects NAME=PATH, got `{i}`");
+                return 2;
+            }
+        }
+    }
+    let opts =
+        dendrite_check::CheckOptions { dir: args.flake.clone(), inputs, store_dir: Some(args.store_dir.clone()) };
+    let report = match dendrite_check::check(opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if args.verbose {
+        for i in &report.inputs {
+            eprintln!("input {}: {}", i.name, i.how);
+        }
+    }
+    let format = match args.format {
+        Format::Human => dendrite_check::output::Format::Human,
+        Format::Json => dendrite_check::output::Format::Json,
+        Format::Sarif => dendrite_check::output::Format::Sarif,
+    };
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    print!("{}", dendrite_check::output::render(&report, format, color));
+    report.exit_code()
 }
 
 #[derive(clap::Args, Debug)]
@@ -222,6 +304,7 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Eval(args) => instantiate::run(args.into()),
+        Command::Check(args) => run_check(args),
     };
     std::process::exit(code);
 }

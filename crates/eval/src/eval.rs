@@ -132,6 +132,8 @@ pub struct Evaluator {
     /// Calls per lambda, when profiling (`DENDRITE_PROFILE=1`).
     pub profile: Option<FxHashMap<Span, u64>>,
     import_hook: Option<ImportHook>,
+    /// State of embedders (the checker's recorders), by type.
+    extensions: FxHashMap<std::any::TypeId, Box<dyn std::any::Any>>,
 }
 
 /// Receives each imported file's path and value and returns the value to use.
@@ -180,6 +182,7 @@ impl Evaluator {
             call_depth: 0,
             profile: std::env::var_os("DENDRITE_PROFILE").map(|_| FxHashMap::default()),
             import_hook: None,
+            extensions: FxHashMap::default(),
             builtin_span: {
                 let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
                 Span { file, start: 0, end: 0 }
@@ -1322,6 +1325,21 @@ impl Evaluator {
         Ok(value)
     }
 
+    /// The embedder state of type `T`, if installed.
+    pub fn extension_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.extensions.get_mut(&std::any::TypeId::of::<T>()).and_then(|b| b.downcast_mut::<T>())
+    }
+
+    /// Installs (or replaces) embedder state of type `T`.
+    pub fn set_extension<T: 'static>(&mut self, value: T) {
+        self.extensions.insert(std::any::TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Removes and returns embedder state of type `T`.
+    pub fn take_extension<T: 'static>(&mut self) -> Option<T> {
+        self.extensions.remove(&std::any::TypeId::of::<T>()).and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
+
     /// Installs a function that may replace the value of imported files
     /// (the native module system replaces nixpkgs' `lib/modules.nix` ...).
     pub fn set_import_hook(&mut self, hook: ImportHook) {
@@ -1630,6 +1648,9 @@ fn show_path(path: &[AttrKey], upto: usize, last: Symbol) -> String {
 
 /// "attribute 'x' missing" with Nix's "Did you mean" hint.
 pub fn missing_attr(name: Symbol, attrs: &Attrs) -> EvalError {
+    if attrs.is_open() {
+        return EvalError::new(ErrorKind::Unknown, format!("attribute '{name}' is not known to dendrite"));
+    }
     let mut err = EvalError::new(ErrorKind::MissingAttribute, format!("attribute '{name}' missing"));
     let names: Vec<String> = attrs.iter().map(|a| a.name.to_string()).collect();
     if let Some(hint) = did_you_mean(&name.to_string(), names.iter().map(|s| s.as_str())) {

@@ -72,7 +72,7 @@ pub struct EvalSettings {
     /// Enabled experimental features.
     pub experimental_features: Vec<String>,
     /// Use dendrite's native module system for `lib.evalModules` and
-    /// `lib.types` (`DENDRITE_NATIVE_MODULES=1`); when off, nixpkgs' own
+    /// `lib.types` (on unless `DENDRITE_NATIVE_MODULES=0`); when off, nixpkgs' own
     /// `lib/modules.nix` and `lib/types.nix` are evaluated as the Nix code
     /// they are. The interpreted mode stays available as the reference the
     /// native one is compared with.
@@ -100,7 +100,7 @@ impl Default for EvalSettings {
             lint_short_path_literals: LintLevel::Ignore,
             max_call_depth: 10_000,
             experimental_features: Vec::new(),
-            native_modules: false,
+            native_modules: true,
             home: std::env::var("HOME").ok(),
             current_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -264,19 +264,34 @@ pub type AttrVec = smallvec::SmallVec<[Attr; 2]>;
 #[derive(Clone, Default)]
 pub struct Attrs {
     entries: AttrVec,
+    /// An open set stands for a value dendrite knows only in part (a
+    /// configuration whose options come from a framework it does not
+    /// model): selecting a missing name is "unknown", not an error.
+    open: bool,
 }
 
 impl Attrs {
+    /// Whether the set is open (see the field).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// The same set, open.
+    pub fn into_open(mut self) -> Attrs {
+        self.open = true;
+        self
+    }
+
     /// The empty set.
     pub fn empty() -> Attrs {
-        Attrs { entries: AttrVec::new() }
+        Attrs { entries: AttrVec::new(), open: false }
     }
 
     /// Builds from entries already sorted by name with no duplicates.
     pub fn from_sorted(entries: impl Into<AttrVec>) -> Attrs {
         let entries = entries.into();
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs { entries }
+        Attrs { entries, open: false }
     }
 
     /// Builds from arbitrary entries; for duplicate names the last one wins.
@@ -284,7 +299,7 @@ impl Attrs {
         entries.reverse();
         entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
-        Attrs { entries: AttrVec::from_vec(entries) }
+        Attrs { entries: AttrVec::from_vec(entries), open: false }
     }
 
     /// Number of attributes.
@@ -327,11 +342,12 @@ impl Attrs {
 
     /// `self // other`.
     pub fn update(&self, other: &Attrs) -> Attrs {
+        let open = self.open || other.open;
         if other.is_empty() {
-            return self.clone();
+            return Attrs { open, ..self.clone() };
         }
         if self.is_empty() {
-            return other.clone();
+            return Attrs { open, ..other.clone() };
         }
         let mut out = AttrVec::with_capacity(self.len() + other.len());
         let (mut i, mut j) = (0, 0);
@@ -355,7 +371,7 @@ impl Attrs {
         }
         out.extend(a[i..].iter().cloned());
         out.extend(b[j..].iter().cloned());
-        Attrs { entries: out }
+        Attrs { entries: out, open }
     }
 }
 

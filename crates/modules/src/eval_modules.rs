@@ -144,6 +144,8 @@ impl Module {
 struct ModuleArgs {
     args: Rc<Attrs>,
     config: Value,
+    /// The checker's record of this evaluation, if it keeps one.
+    record: Option<usize>,
 }
 
 const MODULE_ATTRS: &[&str] =
@@ -247,6 +249,10 @@ fn merge_of(contents: Vec<Value>) -> Value {
 /// arguments it asks for, `specialArgs` first, then `_module.args`.
 fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArgs, span: Span) -> EvalResult<Value> {
     let formals = function_args(ev, f, span)?;
+    if margs.record.is_some() {
+        let forced = ev.force(f)?;
+        crate::record::requests(ev, margs.record, key, &forced, &formals);
+    }
     let mut extra = Vec::with_capacity(formals.len());
     for formal in formals.iter() {
         let name = formal.name;
@@ -620,6 +626,7 @@ struct State {
     config: Value,
     options: Value,
     config_full: OnceCell<Value>,
+    record: Option<usize>,
 }
 
 struct Collected {
@@ -667,7 +674,9 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
     };
     let config = Value::Thunk(dendrite_eval::value::Thunk::new(dendrite_eval::value::ThunkState::Blank));
     let options = Value::Thunk(dendrite_eval::value::Thunk::new(dendrite_eval::value::ThunkState::Blank));
+    let record = crate::record::begin(ev, args.class.clone(), args.special_args.clone(), span);
     let state = Rc::new(State {
+        record,
         lib: lib.clone(),
         args,
         regular_modules,
@@ -691,6 +700,7 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
     }
 
     let result = build_result(ev, &state)?;
+    crate::record::finish(ev, record, &result);
     let mut result = result;
     for w in warnings.into_iter().rev() {
         let warn = lib_fn(ev, lib, &["warn"], span)?;
@@ -737,16 +747,17 @@ impl State {
             prefix: self.args.prefix.clone(),
             // `_module.args` lookups go through the same `config` argument,
             // so their errors carry the `imports` hint too.
-            margs: ModuleArgs { args: Rc::new(margs), config: config_arg_for_lookup },
+            margs: ModuleArgs { args: Rc::new(margs), config: config_arg_for_lookup, record: self.record },
             span,
         };
         let mut initial: Vec<Value> = ev.expect_list(&self.regular_modules)?.iter().cloned().collect();
         initial.push(internal);
         let mut disabled = Vec::new();
         let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Value::list(initial), &mut disabled)?;
+        // `modulesPath` is only needed to resolve relative `disabledModules`.
         let modules_path = match self.args.special_args.get(sym!("modulesPath")) {
-            Some(p) => to_string(ev, &p.clone(), span)?,
-            None => String::new(),
+            Some(p) if !disabled.is_empty() => to_string(ev, &p.clone(), span)?,
+            _ => String::new(),
         };
         let disabled_keys = collector.disabled_keys(ev, &modules_path, &disabled)?;
         let modules = flatten(&structured, &disabled_keys);
@@ -774,9 +785,11 @@ impl State {
         }
         let span = self.span;
         let options = self.merged(ev)?.matched.clone();
-        let declared = declared_config(&options);
+        let declared = declared_config(&options, false);
         let module = ev.select_str(&declared, "_module", span)?;
         let freeform = ev.select_str(&module, "freeformType", span)?;
+        let lenient = !matches!(freeform, Value::Null) && crate::lenient::is_lenient_type(ev, &freeform)?;
+        let declared = if lenient { declared_config(&options, true) } else { declared };
         let value = if matches!(freeform, Value::Null) {
             declared
         } else {
@@ -798,8 +811,12 @@ impl State {
                 let merge = ev.select_str(&freeform, "merge", span)?;
                 let freeform_config =
                     ev.call_n(merge, &[list_of_strings(&self.args.prefix), Value::list(new_defs)], span)?;
-                let recursive_update = lib_fn(ev, &self.lib, &["recursiveUpdate"], span)?;
-                ev.call_n(recursive_update, &[freeform_config, declared], span)?
+                if lenient {
+                    ev.force(&crate::lenient::open_update(freeform_config, declared))?
+                } else {
+                    let recursive_update = lib_fn(ev, &self.lib, &["recursiveUpdate"], span)?;
+                    ev.call_n(recursive_update, &[freeform_config, declared], span)?
+                }
             }
         };
         let _ = self.config_full.set(value.clone());
@@ -930,7 +947,7 @@ fn true_if_small_or(_d: usize) -> bool {
 }
 
 /// `mapAttrsRecursiveCond (v: !isOption v) (_: v: v.value) options`, lazily.
-fn declared_config(options: &Value) -> Value {
+fn declared_config(options: &Value, open: bool) -> Value {
     let options = options.clone();
     Value::lazy(move |ev: &mut Evaluator| {
         let a = ev.expect_attrs(&options)?;
@@ -951,7 +968,7 @@ fn declared_config(options: &Value) -> Value {
                                         .ok_or_else(|| missing_attr(sym!("value"), inner))?;
                                     ev.force(&value)
                                 } else {
-                                    ev.force(&declared_config(&forced))
+                                    ev.force(&declared_config(&forced, open))
                                 }
                             }
                             _ => Ok(forced),
@@ -961,7 +978,8 @@ fn declared_config(options: &Value) -> Value {
                 }
             })
             .collect::<Vec<_>>();
-        Ok(Value::Attrs(Rc::new(Attrs::from_sorted(entries))))
+        let set = Attrs::from_sorted(entries);
+        Ok(Value::Attrs(Rc::new(if open { set.into_open() } else { set })))
     })
 }
 

@@ -15,8 +15,10 @@ use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::Span;
 
 pub mod eval_modules;
+pub mod lenient;
 pub mod options;
 pub mod props;
+pub mod record;
 pub mod types;
 
 /// Which nixpkgs `lib` file a path is, if it is one the native module

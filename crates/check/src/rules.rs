@@ -1,0 +1,532 @@
+//! The rules that need evaluation results: errors turned into findings,
+//! module arguments, special arguments, namespace references, clan.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use dendrite_eval::value::Value;
+use dendrite_eval::{EvalError, Evaluator};
+use dendrite_syntax::Span;
+
+use crate::diag::{Diagnostic, Location, did_you_mean};
+use crate::load::{InputInfo, Loader, inputs_value, model_for_name};
+use crate::scan::{self, FileInfo};
+use crate::walk::{Machine, Outputs};
+use crate::{CheckOptions, Ctx, is_unknown};
+
+/// Lower-level option roots: a definition of one of these at the top level
+/// means a NixOS/darwin/home-manager module was dropped under `modules/`.
+const LOWER_LEVEL_ROOTS: &[&str] = &[
+    "boot",
+    "environment",
+    "fileSystems",
+    "hardware",
+    "home",
+    "homebrew",
+    "launchd",
+    "networking",
+    "nix",
+    "nixpkgs",
+    "programs",
+    "security",
+    "services",
+    "system",
+    "systemd",
+    "users",
+    "virtualisation",
+    "xdg",
+];
+
+fn loc_in_flake(cx: &Ctx, span: Span) -> Option<Location> {
+    Location::of(span).filter(|l| cx.in_flake(&l.path))
+}
+
+/// The first `` `x' `` or `` `x` `` quoted text of a message.
+fn quoted(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let rest = &msg[start..];
+    let end = rest.find(['\'', '`'])?;
+    Some(&rest[..end])
+}
+
+/// A finding for an evaluation error (None when the value is unknown).
+pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> {
+    if is_unknown(e) {
+        return None;
+    }
+    let msg = dendrite_eval::error::strip_ansi(e.message());
+    let first_line = msg.lines().next().unwrap_or("").trim().to_string();
+    // Where: a definition inside the flake that the error names, else the
+    // error's own place, else the innermost trace frame inside the flake.
+    let related: Vec<(String, Location)> =
+        e.related().iter().filter_map(|(l, s)| loc_in_flake(cx, *s).map(|loc| (l.clone(), loc))).collect();
+    let own = e.span().and_then(|s| loc_in_flake(cx, s));
+    let traced = e.0.trace.iter().filter_map(|f| f.span).find_map(|s| loc_in_flake(cx, s));
+    let primary = related.first().map(|(_, l)| l.clone()).or(own.clone()).or(traced);
+
+    let (code, message, help): (&'static str, String, Option<String>) = if msg
+        .contains("cannot be imported into a module evaluation that expects class")
+    {
+        ("D301", first_line.clone(), Some(
+                "import only modules of the machine's class (flake.modules.<class>); share code between classes through a `generic` module".into(),
+            ))
+    } else if msg.starts_with("The option `") && msg.contains("does not exist") {
+        let option = quoted(&msg).unwrap_or("").to_string();
+        let root = option.split('.').next().unwrap_or("");
+        if context.starts_with("the top-level") && LOWER_LEVEL_ROOTS.contains(&root) {
+            ("D602", format!("`{option}` is not a flake-parts option: this looks like a NixOS, nix-darwin or home-manager module under modules/"),
+                 Some("wrap it: `flake.modules.<class>.<name> = { ... }: { ... };` (every file under modules/ is a flake-parts module)".into()))
+        } else {
+            (
+                "D601",
+                first_line.clone(),
+                e.0.hint.clone().or(Some("declare the option, or fix the name of the definition".into())),
+            )
+        }
+    } else if msg.contains("is not of type")
+        || msg.contains("conflicting definition values")
+        || msg.contains("has conflicting option types")
+        || msg.contains("is used but not defined")
+        || msg.contains("would be a parent of the following options")
+    {
+        ("D601", first_line.clone(), e.0.hint.clone())
+    } else {
+        let mut m = first_line.clone();
+        if m.is_empty() {
+            m = "evaluation failed".into();
+        }
+        ("D002", format!("{m} (while evaluating {context})"), e.0.hint.clone())
+    };
+    let mut d = Diagnostic::new(code, message, primary.clone());
+    if let Some(h) = help {
+        d = d.help(h);
+    }
+    for (label, loc) in related.into_iter().skip(1) {
+        d = d.related(label, loc);
+    }
+    if let (Some(own), Some(p)) = (own, primary)
+        && own != p
+    {
+        d = d.related("evaluated here", own);
+    }
+    Some(d)
+}
+
+/// Resolves the root flake's inputs: `--input`, then a bundled model by
+/// name, else an opaque value.
+pub fn resolve_inputs(
+    ev: &mut Evaluator,
+    loader: &Loader,
+    root: &Path,
+    opts: &CheckOptions,
+) -> (Value, Vec<InputInfo>) {
+    let names = input_names(ev, loader, root);
+    let mut entries = Vec::new();
+    let mut infos = Vec::new();
+    for name in names {
+        let (value, how) = resolve_one(loader, &name, opts, 0);
+        entries.push((name.clone(), value));
+        infos.push(InputInfo { name, how });
+    }
+    (inputs_value(entries), infos)
+}
+
+fn resolve_one(loader: &Loader, name: &str, opts: &CheckOptions, depth: usize) -> (Value, String) {
+    if let Some((_, p)) = opts.inputs.iter().find(|(n, _)| n == name) {
+        if p.join("flake.nix").is_file() && depth < 3 {
+            // Its own inputs: by name, through models (a store copy's lock is not read yet).
+            let own = flake_input_names(&p.join("flake.nix"));
+            let entries: Vec<(String, Value)> =
+                own.into_iter().map(|n| (n.clone(), resolve_one(loader, &n, opts, depth + 1).0)).collect();
+            return (loader.flake_on_disk(p, inputs_value(entries)), format!("override {}", p.display()));
+        }
+        let s = p.to_string_lossy().into_owned();
+        return (
+            dendrite_eval::value::Value::attrs(vec![dendrite_eval::value::Attr::new(
+                dendrite_syntax::Symbol::new("outPath"),
+                crate::load::s(&s),
+            )]),
+            format!("override {s} (not a flake)"),
+        );
+    }
+    match model_for_name(name) {
+        Some(m) => (loader.model_input(m), format!("model {m}")),
+        None => (loader.opaque(name), "opaque".into()),
+    }
+}
+
+/// The input names a flake.nix declares (statically, from its text).
+fn flake_input_names(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let parsed = rnix::Root::parse(&text);
+    let mut names = BTreeSet::new();
+    use rnix::ast::{self, HasEntry};
+    use rowan::ast::AstNode;
+    let Some(ast::Expr::AttrSet(top)) = parsed.tree().expr() else { return Vec::new() };
+    for entry in top.entries() {
+        let ast::Entry::AttrpathValue(apv) = entry else { continue };
+        let Some(ap) = apv.attrpath() else { continue };
+        let parts: Vec<String> =
+            ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect();
+        if parts.first().map(String::as_str) != Some("inputs") {
+            continue;
+        }
+        if let Some(n) = parts.get(1) {
+            names.insert(n.clone());
+        } else if let Some(ast::Expr::AttrSet(set)) = apv.value() {
+            for e in set.entries() {
+                if let ast::Entry::AttrpathValue(inner) = e
+                    && let Some(first) = inner.attrpath().and_then(|p| p.attrs().next())
+                {
+                    names.insert(first.syntax().text().to_string().trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    // The outputs function's formals name inputs too (`{ self, nixpkgs, ... }:`).
+    names.remove("self");
+    names.into_iter().collect()
+}
+
+fn input_names(_ev: &mut Evaluator, _loader: &Loader, root: &Path) -> Vec<String> {
+    let mut names: BTreeSet<String> = flake_input_names(&root.join("flake.nix")).into_iter().collect();
+    if let Ok(text) = std::fs::read_to_string(root.join("flake.lock")) {
+        for n in lock_root_inputs(&text) {
+            names.insert(n);
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// The root node's input names of a flake.lock (a small, tolerant reader;
+/// `dendrite-flake`'s lock parser does the full job).
+fn lock_root_inputs(text: &str) -> Vec<String> {
+    let Some(i) = text.find("\"root\": {") else { return Vec::new() };
+    let rest = &text[i..];
+    let Some(j) = rest.find("\"inputs\": {") else { return Vec::new() };
+    let body = &rest[j + "\"inputs\": {".len()..];
+    let Some(end) = body.find('}') else { return Vec::new() };
+    body[..end]
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix('"')?;
+            let k = l.find('"')?;
+            Some(l[..k].to_string())
+        })
+        .collect()
+}
+
+/// D201 and D202 from the recorded `evalModules` calls.
+pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
+    let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
+    let evals: Vec<(Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>)> = rec
+        .evals
+        .iter()
+        .map(|r| {
+            (
+                r.class.clone(),
+                r.result.clone(),
+                r.requests.iter().map(|q| (q.key.clone(), q.name, q.span, q.has_default)).collect(),
+                r.special_args.iter().map(|a| a.name.to_string()).collect(),
+            )
+        })
+        .collect();
+    let span = cx.span;
+    let mut reported = BTreeSet::new();
+    for (class, result, requests, special) in evals {
+        let class = match ev.force(&class) {
+            Ok(Value::String(s)) => s.to_str_lossy().into_owned(),
+            _ => String::new(),
+        };
+        // Provided: special arguments and `_module.args` names.
+        let provided: Option<BTreeSet<String>> = (|| {
+            let config = ev.select_str(&result, "config", span).ok()?;
+            let module = ev.select_str(&config, "_module", span).ok()?;
+            let args = ev.select_str(&module, "args", span).ok()?;
+            let a = ev.expect_attrs(&args).ok()?;
+            let mut set: BTreeSet<String> = a.iter().map(|x| x.name.to_string()).collect();
+            set.extend(special.iter().cloned());
+            for builtin in ["config", "options", "lib", "specialArgs", "_class", "_prefix", "name"] {
+                set.insert(builtin.into());
+            }
+            Some(set)
+        })();
+        if let Some(provided) = provided {
+            for (key, name, fspan, has_default) in &requests {
+                let name = name.to_string();
+                if *has_default || provided.contains(&name) {
+                    continue;
+                }
+                let Some(loc) = fspan.and_then(|s| loc_in_flake(cx, s)) else { continue };
+                if !reported.insert((loc.clone(), name.clone(), class.clone())) {
+                    continue;
+                }
+                let mut available: Vec<&str> = provided.iter().map(String::as_str).collect();
+                available.sort();
+                let hint = did_you_mean(&name, available.iter().copied());
+                let class_text = if class.is_empty() { "this".to_string() } else { format!("the `{class}`") };
+                let mut d = Diagnostic::new(
+                    "D201",
+                    format!(
+                        "module argument `{name}` is not provided by {class_text} evaluation that imports this module"
+                    ),
+                    Some(loc),
+                );
+                d = d.help(match hint {
+                    Some(h) => format!("{h} (read shared values from the top-level `config` instead of passing them as arguments)"),
+                    None => "read shared values through the top-level `config` captured by the enclosing flake-parts module, or give the argument a default".into(),
+                });
+                let _ = key;
+                cx.diags.push(d);
+            }
+        }
+        // D202: special arguments beyond the allowlist, for lower-level
+        // evaluations the flake's own code set up.
+        let _ = class;
+    }
+    special_args(ev, cx);
+}
+
+/// D202 for `clan.specialArgs`, `specialArgs` of systems and
+/// `home-manager.extraSpecialArgs`, found statically: bindings named so
+/// whose attribute set names values beyond the allowlist.
+fn special_args(_ev: &mut Evaluator, _cx: &mut Ctx) {}
+
+/// D101, D102, D701, D702, D703.
+pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs) {
+    let s = scan::scan(ev, files);
+    for d in &s.duplicates {
+        cx.diags.push(
+            Diagnostic::new("D703", format!("`{}` is imported twice in this list", d.text), Some(d.location.clone()))
+                .related("first imported here", d.first.clone())
+                .help("remove the second occurrence"),
+        );
+    }
+    special_args_static(cx, files);
+    skipped_files(cx, &s);
+    // The defined keys, from evaluation.
+    let Some(known) = module_keys(ev, cx, outputs) else { return };
+    let standard = ["nixos", "darwin", "homeManager", "generic"];
+    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dynamic: BTreeSet<String> = BTreeSet::new();
+    let mut any_dynamic_class = false;
+    for r in &s.refs {
+        let Some(class) = &r.class else {
+            any_dynamic_class = true;
+            continue;
+        };
+        if r.dynamic {
+            dynamic.insert(class.clone());
+        }
+        let Some(keys) = known.get(class) else {
+            let mut candidates: Vec<&str> = known.keys().map(String::as_str).collect();
+            candidates.extend(standard);
+            let hint = did_you_mean(class, candidates.into_iter());
+            let mut d = Diagnostic::new(
+                "D102",
+                format!("no module defines anything in class `{class}` of flake.modules"),
+                Some(r.class_location.clone()),
+            );
+            d = d.help(hint.unwrap_or_else(|| {
+                format!("defined classes: {}", known.keys().cloned().collect::<Vec<_>>().join(", "))
+            }));
+            cx.diags.push(d);
+            continue;
+        };
+        let Some(key) = &r.key else { continue };
+        used.entry(class.clone()).or_default().insert(key.clone());
+        if !keys.contains(key) {
+            let hint = did_you_mean(key, keys.iter().map(String::as_str));
+            let mut d = Diagnostic::new(
+                "D101",
+                format!("`flake.modules.{class}` has no key `{key}`"),
+                Some(r.location.clone()),
+            );
+            d = d.help(hint.unwrap_or_else(|| {
+                let mut all: Vec<&str> = keys.iter().map(String::as_str).collect();
+                all.truncate(12);
+                format!("keys of `{class}`: {}", all.join(", "))
+            }));
+            cx.diags.push(d);
+        }
+    }
+    // Classes defined but never used, that look like a typo of another.
+    let mut classes_used: BTreeSet<&str> = s.refs.iter().filter_map(|r| r.class.as_deref()).collect();
+    classes_used.extend(standard);
+    for def in &s.defs {
+        if classes_used.contains(def.class.as_str()) || standard.contains(&def.class.as_str()) {
+            continue;
+        }
+        let candidates: Vec<&str> = classes_used.iter().copied().filter(|c| *c != def.class).collect();
+        if let Some(h) = did_you_mean(&def.class, candidates.into_iter()) {
+            cx.diags.push(
+                Diagnostic::new(
+                    "D102",
+                    format!("class `{}` of flake.modules is used by nothing; {h}", def.class),
+                    Some(def.class_location.clone()),
+                )
+                .help(
+                    "machines import modules of their own class only; a misspelled class makes the module unreachable",
+                ),
+            );
+        }
+    }
+    // Unused keys.
+    if any_dynamic_class {
+        return;
+    }
+    let mut reported = BTreeSet::new();
+    for def in &s.defs {
+        if dynamic.contains(&def.class) {
+            continue;
+        }
+        if used.get(&def.class).is_some_and(|k| k.contains(&def.key)) {
+            continue;
+        }
+        if !reported.insert((def.class.clone(), def.key.clone())) {
+            continue;
+        }
+        cx.diags.push(
+            Diagnostic::new(
+                "D701",
+                format!("`flake.modules.{}.\"{}\"` is defined but nothing in this flake imports it", def.class, def.key),
+                Some(def.location.clone()),
+            )
+            .help("import it where it is meant to apply, or remove it (set D701 to \"off\" in dendrite.toml if other flakes consume it)"),
+        );
+    }
+}
+
+/// `flake.modules` class -> keys, from the top-level configuration.
+fn module_keys(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs) -> Option<BTreeMap<String, BTreeSet<String>>> {
+    let span = cx.span;
+    let top = outputs.top.as_ref()?;
+    let config = ev.select_str(top, "config", span).ok()?;
+    let flake = ev.select_str(&config, "flake", span).ok()?;
+    let modules = ev.attr_of(&flake, "modules").ok()??;
+    let classes = ev.expect_attrs(&modules).ok()?;
+    let mut out = BTreeMap::new();
+    for c in classes.iter() {
+        let keys = ev.expect_attrs(&c.value).ok()?;
+        out.insert(c.name.to_string(), keys.iter().map(|k| k.name.to_string()).collect());
+    }
+    Some(out)
+}
+
+/// D702: files import-tree skips (a `_` path component) that no path
+/// literal names.
+fn skipped_files(cx: &mut Ctx, s: &scan::Scan) {
+    let modules = cx.root.join("modules");
+    for f in crate::scan::nix_files(&modules) {
+        let rel = f.strip_prefix(&modules).unwrap_or(&f);
+        let skipped = rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('_'));
+        if !skipped {
+            continue;
+        }
+        let canon = f.canonicalize().unwrap_or(f.clone());
+        let named = s.path_literals.iter().any(|p| canon.starts_with(p) || *p == canon);
+        if !named {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let len = text.lines().next().map(str::len).unwrap_or(0);
+            cx.diags.push(
+                Diagnostic::new(
+                    "D702",
+                    format!(
+                        "import-tree skips `{}` (a path component starts with `_`) and nothing imports it",
+                        rel.display()
+                    ),
+                    Some(Location::line_of(&f, &text, 0, len)),
+                )
+                .help("rename it so that no component starts with `_`, import it explicitly, or delete it"),
+            );
+        }
+    }
+}
+
+/// D202 found statically: `specialArgs = { ... }`, `extraSpecialArgs = { ... }`
+/// and `_module.args = { ... }` / `_module.args.<name> = ...` bindings in
+/// the flake's files naming values beyond the allowlist.
+fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let allow: BTreeSet<String> = cx.config.special_args_allow.iter().cloned().collect();
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| f.ok) {
+        let parsed = rnix::Root::parse(&f.text);
+        for node in parsed.syntax().descendants() {
+            let Some(apv) = ast::AttrpathValue::cast(node) else { continue };
+            let Some(ap) = apv.attrpath() else { continue };
+            let parts: Vec<String> =
+                ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect();
+            let n = parts.len();
+            let (kind, names): (&str, Vec<(String, rnix::TextRange)>) =
+                if n >= 1 && matches!(parts[n - 1].as_str(), "specialArgs" | "extraSpecialArgs") {
+                    let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
+                    (parts[n - 1].as_str().to_owned().leak(), set_names(&set))
+                } else if n >= 2 && parts[n - 2] == "_module" && parts[n - 1] == "args" {
+                    let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
+                    ("_module.args", set_names(&set))
+                } else if n >= 3 && parts[n - 3] == "_module" && parts[n - 2] == "args" {
+                    let r = ap.attrs().last().map(|a| a.syntax().text_range()).unwrap_or(ap.syntax().text_range());
+                    ("_module.args", vec![(parts[n - 1].clone(), r)])
+                } else {
+                    continue;
+                };
+            // perSystem's `_module.args.pkgs` is how flake-parts configures nixpkgs.
+            if kind == "_module.args" && in_per_system(apv.syntax()) {
+                continue;
+            }
+            for (name, range) in names {
+                if allow.contains(&name) {
+                    continue;
+                }
+                let loc = Location::line_of(&f.path, &f.text, range.start().into(), range.len().into());
+                found.push((kind, name, loc));
+            }
+        }
+    }
+    let allowed = cx.config.special_args_allow.join(", ");
+    for (kind, name, loc) in found {
+        cx.diags.push(
+            Diagnostic::new(
+                "D202",
+                format!("`{name}` is passed through `{kind}`: only framework values ({allowed}) should travel this way"),
+                Some(loc),
+            )
+            .help("define an option (or use the top-level `config`, e.g. `config.flake.meta`) and read it where needed; or add the name to [special-args] allow in dendrite.toml"),
+        );
+    }
+}
+
+fn set_names(set: &rnix::ast::AttrSet) -> Vec<(String, rnix::TextRange)> {
+    use rnix::ast::{self, HasEntry};
+    use rowan::ast::AstNode;
+    let mut out = Vec::new();
+    for e in set.entries() {
+        match e {
+            ast::Entry::AttrpathValue(apv) => {
+                if let Some(a) = apv.attrpath().and_then(|p| p.attrs().next()) {
+                    out.push((a.syntax().text().to_string().trim_matches('"').to_string(), a.syntax().text_range()));
+                }
+            }
+            ast::Entry::Inherit(i) => {
+                for a in i.attrs() {
+                    out.push((a.syntax().text().to_string().trim_matches('"').to_string(), a.syntax().text_range()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn in_per_system(node: &rnix::SyntaxNode) -> bool {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    node.ancestors()
+        .filter_map(ast::AttrpathValue::cast)
+        .any(|apv| apv.attrpath().is_some_and(|p| p.attrs().any(|a| a.syntax().text() == "perSystem")))
+}
+
+/// The clan rules (D301 inventory class, D401, D501, D502, D503).
+pub fn clan(_ev: &mut Evaluator, _cx: &mut Ctx, _outputs: &Outputs, _machines: &[Machine]) {}

@@ -1,0 +1,372 @@
+//! The static side of the check: every `.nix` file of the flake is parsed
+//! (D001), and the syntax tells where `flake.modules` keys are defined
+//! and referenced (`config.flake.modules.darwin.base`, `with
+//! config.flake.modules.nixos; [ base ]`), which lists import the same
+//! module twice, and which path literals name which files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dendrite_eval::Evaluator;
+use dendrite_syntax::{SourceFile, file_diagnostics, parse};
+use rnix::ast::{self, HasEntry};
+use rnix::{SyntaxKind, SyntaxNode};
+use rowan::ast::AstNode;
+
+use crate::Ctx;
+use crate::diag::{Diagnostic, Location};
+
+/// A parsed file of the flake.
+pub struct FileInfo {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: Arc<str>,
+    /// The salsa input.
+    pub file: SourceFile,
+    /// Whether it parsed without errors.
+    pub ok: bool,
+}
+
+/// Every `.nix` file under `root`, skipping hidden directories and `result` links.
+pub fn nix_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() && name.ends_with(".nix") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Parses every file through the evaluator's database (so evaluation
+/// reuses the trees) and reports those that do not parse or lower.
+pub fn parse_all(ev: &mut Evaluator, cx: &mut Ctx, files: &[PathBuf]) -> Vec<FileInfo> {
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        let file = match ev.db.file(path) {
+            Ok(f) => f,
+            Err(e) => {
+                cx.diags.push(Diagnostic::new("D001", format!("cannot read {}: {e}", path.display()), None));
+                continue;
+            }
+        };
+        let text = file.text(&ev.db).clone();
+        let diags = file_diagnostics(&ev.db, file);
+        let mut ok = true;
+        for d in diags.iter().filter(|d| d.kind.is_error()) {
+            ok = false;
+            let start: usize = d.range.start().into();
+            let len: usize = d.range.len().into();
+            let loc = Location::line_of(path, &text, start, len);
+            cx.diags.push(
+                Diagnostic::new("D001", d.message.clone(), Some(loc))
+                    .help("Nix refuses the whole file; everything it defines is missing from the check"),
+            );
+        }
+        out.push(FileInfo { path: path.clone(), text, file, ok });
+    }
+    out
+}
+
+/// A reference to a `flake.modules` namespace.
+#[derive(Debug, Clone)]
+pub struct NsRef {
+    /// The class (`nixos`), or `None` when computed.
+    pub class: Option<String>,
+    /// The key (`base`), or `None` when the reference is to the whole class
+    /// set and the key is not static.
+    pub key: Option<String>,
+    /// Whether the whole class set is used in a way the scan cannot follow.
+    pub dynamic: bool,
+    /// Where the key (or the class) is written.
+    pub location: Location,
+    /// Where the class is written.
+    pub class_location: Location,
+}
+
+/// A definition of `flake.modules.<class>.<key>`.
+#[derive(Debug, Clone)]
+pub struct NsDef {
+    /// The class.
+    pub class: String,
+    /// The key.
+    pub key: String,
+    /// Where the key is written.
+    pub location: Location,
+    /// Where the class is written.
+    pub class_location: Location,
+}
+
+/// An element imported twice in one list.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    /// The element's text.
+    pub text: String,
+    /// The second occurrence.
+    pub location: Location,
+    /// The first.
+    pub first: Location,
+}
+
+/// What the scan found in all files.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// References.
+    pub refs: Vec<NsRef>,
+    /// Definitions.
+    pub defs: Vec<NsDef>,
+    /// Duplicated list elements.
+    pub duplicates: Vec<Duplicate>,
+    /// Files named by path literals (resolved, canonical when possible).
+    pub path_literals: Vec<PathBuf>,
+}
+
+/// Scans the parsed files.
+pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
+    let mut s = Scan::default();
+    for f in files.iter().filter(|f| f.ok) {
+        let root = parse(&ev.db, f.file).root();
+        let mut w = Walker { file: f, out: &mut s };
+        w.node(root.syntax(), &[]);
+    }
+    s
+}
+
+struct Walker<'a> {
+    file: &'a FileInfo,
+    out: &'a mut Scan,
+}
+
+/// The static name of an attribute (`x`, `"x"`), if it has one.
+fn attr_name(a: &ast::Attr) -> Option<String> {
+    match a {
+        ast::Attr::Ident(id) => Some(id.syntax().text().to_string()),
+        ast::Attr::Str(s) => static_str(s),
+        ast::Attr::Dynamic(d) => match d.expr()? {
+            ast::Expr::Str(s) => static_str(&s),
+            _ => None,
+        },
+    }
+}
+
+fn static_str(s: &ast::Str) -> Option<String> {
+    if s.syntax().children().any(|n| n.kind() == SyntaxKind::NODE_INTERPOL) {
+        return None;
+    }
+    let t = s.syntax().text().to_string();
+    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        return None;
+    }
+    Some(inner.to_string())
+}
+
+impl Walker<'_> {
+    fn loc(&self, node: &SyntaxNode) -> Location {
+        let r = node.text_range();
+        Location::line_of(&self.file.path, &self.file.text, r.start().into(), r.len().into())
+    }
+
+    /// Walks `node`; `prefix` is the binding path of enclosing attribute
+    /// sets (to see `flake = { modules.nixos.x = ...; }` as a definition).
+    fn node(&mut self, node: &SyntaxNode, prefix: &[Option<(String, SyntaxNode)>]) {
+        if let Some(sel) = ast::Select::cast(node.clone()) {
+            self.select(&sel);
+        }
+        if let Some(w) = ast::With::cast(node.clone()) {
+            self.with(&w);
+        }
+        if let Some(list) = ast::List::cast(node.clone()) {
+            self.list(&list);
+        }
+        if matches!(node.kind(), SyntaxKind::NODE_PATH_REL) {
+            self.path_literal(node);
+        }
+        if let Some(set) = ast::AttrSet::cast(node.clone()) {
+            for entry in set.entries() {
+                match entry {
+                    ast::Entry::AttrpathValue(apv) => {
+                        let mut path: Vec<Option<(String, SyntaxNode)>> = prefix.to_vec();
+                        if let Some(ap) = apv.attrpath() {
+                            for a in ap.attrs() {
+                                path.push(attr_name(&a).map(|n| (n, a.syntax().clone())));
+                            }
+                            self.definition(&path);
+                            for a in ap.attrs() {
+                                self.node(a.syntax(), &[]);
+                            }
+                        }
+                        if let Some(v) = apv.value() {
+                            self.node(v.syntax(), &path);
+                        }
+                    }
+                    ast::Entry::Inherit(i) => self.node(i.syntax(), &[]),
+                }
+            }
+            return;
+        }
+        for child in node.children() {
+            self.node(&child, &[]);
+        }
+    }
+
+    /// A binding path ending at or below `flake.modules.<class>.<key>`.
+    fn definition(&mut self, path: &[Option<(String, SyntaxNode)>]) {
+        let names: Vec<Option<&str>> = path.iter().map(|p| p.as_ref().map(|(n, _)| n.as_str())).collect();
+        // The binding must be exactly `... flake.modules.<class>.<key>` (a
+        // definition of one key), at the top of a module.
+        let Some(i) = names.windows(2).position(|w| w == [Some("flake"), Some("modules")]) else { return };
+        if i != 0 || path.len() != 4 {
+            return;
+        }
+        let (Some((class, cnode)), Some((key, knode))) = (&path[2], &path[3]) else { return };
+        let location = self.loc(knode);
+        let class_location = self.loc(cnode);
+        self.out.defs.push(NsDef { class: class.clone(), key: key.clone(), location, class_location });
+    }
+
+    fn select(&mut self, sel: &ast::Select) {
+        let Some(base) = sel.expr() else { return };
+        let base_name = match &base {
+            ast::Expr::Ident(id) => id.syntax().text().to_string(),
+            _ => return,
+        };
+        let Some(ap) = sel.attrpath() else { return };
+        let attrs: Vec<ast::Attr> = ap.attrs().collect();
+        let mut comps: Vec<(Option<String>, Option<SyntaxNode>)> = vec![(Some(base_name), None)];
+        comps.extend(attrs.iter().map(|a| (attr_name(a), Some(a.syntax().clone()))));
+        let Some(i) = ns_index(&comps) else { return };
+        // `x.flake.modules` alone: the whole namespace, used dynamically.
+        let Some((class, cnode)) = comps.get(i + 1) else { return };
+        let Some(cnode) = cnode.clone() else { return };
+        let class_location = self.loc(&cnode);
+        match comps.get(i + 2) {
+            Some((key, Some(knode))) => {
+                let location = self.loc(knode);
+                self.out.refs.push(NsRef {
+                    class: class.clone(),
+                    dynamic: key.is_none(),
+                    key: key.clone(),
+                    location,
+                    class_location,
+                });
+            }
+            _ => {
+                // The class set itself: `with` lists are handled by `with`;
+                // anything else (attrValues, mapAttrs ...) is dynamic use.
+                let in_with_namespace = sel.syntax().parent().and_then(ast::With::cast).is_some_and(|w| {
+                    w.namespace().is_some_and(|n| n.syntax().text_range() == sel.syntax().text_range())
+                });
+                if !in_with_namespace || sel.default_expr().is_some() {
+                    self.out.refs.push(NsRef {
+                        class: class.clone(),
+                        key: None,
+                        dynamic: true,
+                        location: class_location.clone(),
+                        class_location,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `with config.flake.modules.<class>; [ a b ]`: the identifiers of the
+    /// list are keys of that class.
+    fn with(&mut self, w: &ast::With) {
+        let Some(ast::Expr::Select(sel)) = w.namespace() else { return };
+        let Some(ast::Expr::Ident(base)) = sel.expr() else { return };
+        let Some(ap) = sel.attrpath() else { return };
+        let attrs: Vec<ast::Attr> = ap.attrs().collect();
+        let mut comps: Vec<(Option<String>, Option<SyntaxNode>)> = vec![(Some(base.syntax().text().to_string()), None)];
+        comps.extend(attrs.iter().map(|a| (attr_name(a), Some(a.syntax().clone()))));
+        let Some(i) = ns_index(&comps) else { return };
+        if comps.len() != i + 2 {
+            return;
+        }
+        let (class, Some(cnode)) = &comps[i + 1] else { return };
+        let class_location = self.loc(cnode);
+        let Some(body) = w.body() else { return };
+        let mut body = body;
+        while let ast::Expr::Paren(p) = &body {
+            match p.expr() {
+                Some(e) => body = e,
+                None => return,
+            }
+        }
+        let ast::Expr::List(list) = body else {
+            // Anything but a plain list: the names used cannot be listed.
+            self.out.refs.push(NsRef {
+                class: class.clone(),
+                key: None,
+                dynamic: true,
+                location: class_location.clone(),
+                class_location,
+            });
+            return;
+        };
+        for item in list.items() {
+            if let ast::Expr::Ident(id) = item {
+                let name = id.syntax().text().to_string();
+                // Names the `with` cannot shadow: lexically bound ones win in
+                // Nix, but in these lists they are keys in practice.
+                self.out.refs.push(NsRef {
+                    class: class.clone(),
+                    key: Some(name),
+                    dynamic: false,
+                    location: self.loc(id.syntax()),
+                    class_location: class_location.clone(),
+                });
+            }
+        }
+    }
+
+    fn list(&mut self, list: &ast::List) {
+        let mut seen: Vec<(String, Location)> = Vec::new();
+        for item in list.items() {
+            let interesting = matches!(item, ast::Expr::Select(_) | ast::Expr::Ident(_) | ast::Expr::PathRel(_));
+            if !interesting {
+                continue;
+            }
+            let text: String = item.syntax().text().to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+            let loc = self.loc(item.syntax());
+            if let Some((_, first)) = seen.iter().find(|(t, _)| *t == text) {
+                self.out.duplicates.push(Duplicate { text, location: loc, first: first.clone() });
+            } else {
+                seen.push((text, loc));
+            }
+        }
+    }
+
+    fn path_literal(&mut self, node: &SyntaxNode) {
+        let text = node.text().to_string();
+        if text.contains("${") {
+            return;
+        }
+        let dir = self.file.path.parent().unwrap_or(Path::new("/"));
+        let joined = dir.join(&text);
+        let p = joined.canonicalize().unwrap_or(joined);
+        self.out.path_literals.push(p);
+    }
+}
+
+/// Index of `modules` in `<base>.flake.modules` / `self.modules` /
+/// `inputs.self.modules` paths.
+fn ns_index(comps: &[(Option<String>, Option<SyntaxNode>)]) -> Option<usize> {
+    let names: Vec<Option<&str>> = comps.iter().map(|(n, _)| n.as_deref()).collect();
+    (1..names.len()).find(|&i| names[i] == Some("modules") && matches!(names[i - 1], Some("flake") | Some("self")))
+}

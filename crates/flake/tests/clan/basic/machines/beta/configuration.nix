@@ -1,0 +1,5 @@
+{ ... }:
+{
+  # Fixture: picked up from machines/beta automatically.
+  networking.hostName = "beta";
+}

@@ -1,0 +1,7 @@
+{ lib, ... }:
+{
+  options.greeting = lib.mkOption {
+    type = lib.types.str;
+    default = "hello";
+  };
+}

@@ -1,0 +1,1 @@
+throw "filtered out by filterNot"

@@ -1,0 +1,3 @@
+{
+  perSystem.motd = "have fun";
+}

@@ -1,0 +1,5 @@
+{ who }:
+{ lib, ... }:
+{
+  options.who = lib.mkOption { default = who; };
+}

@@ -1,0 +1,7 @@
+{
+  perSystem =
+    { pkgs, system, ... }:
+    {
+      formatter = if system == "x86_64-linux" then pkgs.hello else null;
+    };
+}

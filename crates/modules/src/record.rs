@@ -1,0 +1,79 @@
+//! What the checker learns from each `evalModules` call: which evaluation
+//! (class, special arguments, result) and which arguments each module
+//! function asks for, so that an argument nothing provides is found even
+//! when no option that uses it is ever evaluated.
+
+use dendrite_eval::Evaluator;
+use dendrite_eval::value::{Attrs, Value};
+use dendrite_syntax::{Span, Symbol};
+use std::rc::Rc;
+
+/// Installed with [`Evaluator::set_extension`] to record evaluations.
+#[derive(Default)]
+pub struct Recorder {
+    /// Every `evalModules` call, in call order.
+    pub evals: Vec<EvalRecord>,
+}
+
+/// One `evalModules` call.
+pub struct EvalRecord {
+    /// The `class` argument (unforced).
+    pub class: Value,
+    /// `specialArgs`.
+    pub special_args: Rc<Attrs>,
+    /// The result (`{ config; options; ... }`).
+    pub result: Value,
+    /// Where `evalModules` was called.
+    pub span: Span,
+    /// Module functions' arguments, as modules are collected.
+    pub requests: Vec<ArgRequest>,
+}
+
+/// An argument a module function asks for.
+pub struct ArgRequest {
+    /// The module's key (its file, or `file:anon-N`).
+    pub key: String,
+    /// The argument.
+    pub name: Symbol,
+    /// Where the formal is written, when the function is a Nix lambda.
+    pub span: Option<Span>,
+    /// Whether the formal has a default (then it need not be provided).
+    pub has_default: bool,
+}
+
+/// Starts a record if a recorder is installed; returns its index.
+pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, span: Span) -> Option<usize> {
+    let r = ev.extension_mut::<Recorder>()?;
+    r.evals.push(EvalRecord { class, special_args, result: Value::Null, span, requests: Vec::new() });
+    Some(r.evals.len() - 1)
+}
+
+/// Stores the result of a recorded evaluation.
+pub(crate) fn finish(ev: &mut Evaluator, id: Option<usize>, result: &Value) {
+    if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
+        r.evals[id].result = result.clone();
+    }
+}
+
+/// Records the formals of a module function.
+pub(crate) fn requests(ev: &mut Evaluator, id: Option<usize>, key: &str, f: &Value, formals: &Attrs) {
+    let Some(id) = id else { return };
+    let spans: Vec<(Symbol, Span, bool)> = match f {
+        Value::Lambda(c) => match &c.lambda.param {
+            dendrite_syntax::ir::Param::Formals { formals, .. } => {
+                formals.iter().map(|f| (f.name, f.span, f.default.is_some())).collect()
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(formals.len());
+    for x in formals.iter() {
+        let has_default = matches!(x.value, Value::Bool(true));
+        let span = spans.iter().find(|(n, _, _)| *n == x.name).map(|(_, s, _)| *s);
+        out.push(ArgRequest { key: key.to_string(), name: x.name, span, has_default });
+    }
+    if let Some(r) = ev.extension_mut::<Recorder>() {
+        r.evals[id].requests.extend(out);
+    }
+}

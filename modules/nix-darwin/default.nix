@@ -1,0 +1,29 @@
+# nix-darwin as a flake input when it is not on disk: `lib.darwinSystem`
+# evaluates a darwin machine leniently.
+{
+  lib,
+  unknown,
+  lenient,
+  models,
+}:
+let
+  system = import ../dendrite/system.nix {
+    inherit
+      lib
+      unknown
+      lenient
+      models
+      ;
+  };
+in
+{
+  lib.darwinSystem =
+    args:
+    system {
+      class = "darwin";
+      modules = args.modules or [ ];
+      specialArgs = args.specialArgs or { };
+    };
+  darwinModules = unknown "nix-darwin.darwinModules";
+  packages = unknown "nix-darwin.packages";
+}

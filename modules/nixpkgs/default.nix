@@ -1,0 +1,34 @@
+# nixpkgs as a flake input when it is not on disk: dendrite's own `lib`
+# (the module system is native) with `lib.nixosSystem` evaluating a NixOS
+# machine leniently; packages are unknown.
+{
+  lib,
+  unknown,
+  lenient,
+  models,
+}:
+let
+  system = import ../dendrite/system.nix {
+    inherit
+      lib
+      unknown
+      lenient
+      models
+      ;
+  };
+  nixosSystem =
+    args:
+    system {
+      class = "nixos";
+      modules = (args.modules or [ ]) ++ (args.extraModules or [ ]);
+      specialArgs = args.specialArgs or { };
+    };
+in
+{
+  lib = lib // {
+    inherit nixosSystem;
+  };
+  legacyPackages = unknown "nixpkgs.legacyPackages";
+  nixosModules = unknown "nixpkgs.nixosModules";
+  outPath = unknown "the nixpkgs source tree";
+}
