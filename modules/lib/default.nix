@@ -2,12 +2,19 @@
 # `lib.strings`, plus top-level aliases such as `lib.mapAttrs`) for flakes
 # whose nixpkgs input is not on disk.
 #
-# The plain functions are written here in Nix. The module system
-# (`lib.modules`, `lib.options`, `lib.types` and their aliases) comes from
-# the `moduleSystem` argument: a function from the final `lib` to either
+# Everything is written here in Nix except the core of the module system:
+# `./modules.nix`, `./options.nix` and `./types.nix` are this library's own
+# `lib.modules`, `lib.options` and `lib.types`, and dendrite lays its native
+# `evalModules`, property constructors (`mkIf`, `mkMerge`, ...) and option
+# types over them when it imports them (it recognises this directory; see
+# `classify` in crates/modules/src/lib.rs). So `import ./. { }` is a complete
+# library.
+#
+# `moduleSystem` replaces those three files: a function from the final
+# `lib` to either
 #   { modules = ...; options = ...; types = ...; }   (one set per namespace), or
 #   { evalModules = ...; mkOption = ...; types = ...; ... }   (one flat set).
-# Tests can pass nixpkgs' own files, e.g.
+# Tests pass nixpkgs' own files this way, e.g.
 #   moduleSystem = lib: {
 #     modules = import <nixpkgs/lib/modules.nix> { inherit lib; };
 #     options = import <nixpkgs/lib/options.nix> { inherit lib; };
@@ -486,7 +493,11 @@ let
 
       supplied =
         if moduleSystem == null then
-          throw "dendrite lib: the module system (lib.modules, lib.options, lib.types) was not supplied; pass `moduleSystem` to modules/lib/default.nix"
+          {
+            modules = load ./modules.nix;
+            options = load ./options.nix;
+            types = load ./types.nix;
+          }
         else
           moduleSystem self;
       # A namespace of the module system, from a per-namespace or a flat set.
@@ -496,7 +507,11 @@ let
         b.listToAttrs (
           map (n: {
             name = n;
-            value = supplied.${n} or (msNamespace ns).${n};
+            # Some internals of nixpkgs' interpreted evalModules have no
+            # counterpart here (see README.md): say so when they are used.
+            value =
+              supplied.${n} or (msNamespace ns).${n}
+                or (throw "dendrite lib: lib.${n} (an internal of nixpkgs' interpreted module system) is not provided by dendrite's lib");
           }) names
         );
 
@@ -536,8 +551,19 @@ let
         b.attrNames topLevel
       );
 
+      # Internals of nixpkgs' interpreted evalModules that ./modules.nix does
+      # not have (see README.md): no top-level alias either.
+      notOwn = [
+        "mergeModules"
+        "mergeModules'"
+        "mergeOptionDecls"
+      ];
+      ownNames = names: if moduleSystem == null then b.filter (n: !(b.elem n notOwn)) names else names;
+
       moduleAliases =
-        b.foldl' (acc: ns: acc // fromModuleSystem ns moduleSystemTopLevel.${ns}) { } (b.attrNames moduleSystemTopLevel)
+        b.foldl' (acc: ns: acc // fromModuleSystem ns (ownNames moduleSystemTopLevel.${ns})) { } (
+          b.attrNames moduleSystemTopLevel
+        )
         // {
           evalOptionValue = self.trivial.warn "External use of `lib.evalOptionValue` is deprecated. If your use case isn't covered by non-deprecated functions, we'd like to know more and perhaps support your use case well, instead of providing access to these low level functions. In this case please open an issue in https://github.com/nixos/nixpkgs/issues/." (
             supplied.evalOptionValue or (msNamespace "modules").evalOptionValue

@@ -93,6 +93,8 @@ pub(crate) struct Ctx {
     pub config: Config,
     pub summary: Summary,
     pub span: Span,
+    /// The static scan of the flake's files.
+    pub scan: scan::Scan,
 }
 
 impl Ctx {
@@ -128,11 +130,13 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     dendrite_modules::install(&mut ev);
     ev.set_extension(dendrite_modules::record::Recorder::default());
     let span = ev.builtin_span();
-    let mut cx = Ctx { root: root.clone(), diags: Vec::new(), config, summary: Summary::default(), span };
+    let mut cx =
+        Ctx { root: root.clone(), diags: Vec::new(), config, summary: Summary::default(), span, scan: Default::default() };
 
     let files = scan::nix_files(&root);
     cx.summary.files = files.len();
     let parsed = scan::parse_all(&mut ev, &mut cx, &files);
+    cx.scan = scan::scan(&ev, &parsed);
 
     // `lib` comes from nixpkgs when it is given (or `DENDRITE_LIB` names a
     // nixpkgs `lib/` directory), else it is dendrite's own.
@@ -157,8 +161,13 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     rules::recorded(&mut ev, &mut cx, &loader);
     rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
     rules::clan(&mut ev, &mut cx, &outputs, &machines);
+    rules::vars(&mut ev, &mut cx, &machines);
 
     let mut diags = std::mem::take(&mut cx.diags);
+    // An evaluation error at a place a specific rule explains is noise.
+    let specific: std::collections::HashSet<Location> =
+        diags.iter().filter(|d| d.code != "D002").filter_map(|d| d.location.clone()).collect();
+    diags.retain(|d| d.code != "D002" || d.location.as_ref().is_none_or(|l| !specific.contains(l)));
     diags = finish(&cx, diags);
     let mut summary = std::mem::take(&mut cx.summary);
     for d in &diags {

@@ -67,9 +67,12 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
     let (code, message, help): (&'static str, String, Option<String>) = if msg
         .contains("cannot be imported into a module evaluation that expects class")
     {
-        ("D301", first_line.clone(), Some(
-                "import only modules of the machine's class (flake.modules.<class>); share code between classes through a `generic` module".into(),
-            ))
+        let help = "import only modules of the machine's class (flake.modules.<class>); share code between classes through a `generic` module";
+        let (text, at) = class_mismatch(cx, &msg, context);
+        if let Some(at) = at {
+            return Some(Diagnostic::new("D301", text, Some(at)).help(help));
+        }
+        ("D301", text, Some(help.into()))
     } else if msg.starts_with("The option `") && msg.contains("does not exist") {
         let option = quoted(&msg).unwrap_or("").to_string();
         let root = option.split('.').next().unwrap_or("");
@@ -97,6 +100,17 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         }
         ("D002", format!("{m} (while evaluating {context})"), e.0.hint.clone())
     };
+    let message = message.trim_end_matches(" Definition values:").trim_end_matches(" TypeError:").to_string();
+    // Module-system errors name the option: find its definition statically
+    // when the error carries no position inside the flake.
+    let primary = primary.or_else(|| {
+        if !matches!(code, "D601" | "D602") {
+            return None;
+        }
+        let option = quoted(&msg)?;
+        let parts: Vec<&str> = option.split('.').collect();
+        cx.scan.locate_option(&parts)
+    });
     let mut d = Diagnostic::new(code, message, primary.clone());
     if let Some(h) = help {
         d = d.help(h);
@@ -110,6 +124,39 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         d = d.related("evaluated here", own);
     }
     Some(d)
+}
+
+/// The message and import site of a class-mismatch error: the reference
+/// to `flake.modules.<class>.<key>` written inside a module of the other class.
+fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Location>) {
+    let module = quoted(msg).unwrap_or("");
+    let expected = msg.rsplit("expects class \"").next().and_then(|r| r.split('"').next()).unwrap_or("");
+    let found = msg.split("(class: \"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+    let key = module.split_once("#modules.").map(|(_, k)| k);
+    let (mclass, mkey) = match key.and_then(|k| k.split_once('.')) {
+        Some((c, k)) => (c.to_string(), k.trim_matches('"').to_string()),
+        None => (found.to_string(), String::new()),
+    };
+    let machine = context.split(':').next().unwrap_or(context);
+    let text = if mkey.is_empty() {
+        format!("a `{found}` module is imported into a `{expected}` evaluation ({machine})")
+    } else {
+        format!("`flake.modules.{mclass}.{mkey}` is a `{found}` module, imported into a `{expected}` evaluation ({machine})")
+    };
+    let at = cx.scan.refs.iter().find(|r| {
+        r.class.as_deref() == Some(mclass.as_str())
+            && r.key.as_deref() == Some(mkey.as_str())
+            && cx.scan.bindings.iter().any(|b| {
+                b.location.path == r.location.path
+                    && b.path.len() == 4
+                    && b.path[0].as_deref() == Some("flake")
+                    && b.path[1].as_deref() == Some("modules")
+                    && b.path[2].as_deref() == Some(expected)
+                    && b.value.0 <= r.location.start
+                    && r.location.end <= b.value.1
+            })
+    });
+    (text, at.map(|r| r.location.clone()))
 }
 
 /// Resolves the root flake's inputs: `--input`, then a bundled model by
@@ -295,7 +342,12 @@ fn special_args(_ev: &mut Evaluator, _cx: &mut Ctx) {}
 
 /// D101, D102, D701, D702, D703.
 pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs) {
-    let s = scan::scan(ev, files);
+    let s = std::mem::take(&mut cx.scan);
+    namespace_rules(ev, cx, files, outputs, &s);
+    cx.scan = s;
+}
+
+fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs, s: &scan::Scan) {
     for d in &s.duplicates {
         cx.diags.push(
             Diagnostic::new("D703", format!("`{}` is imported twice in this list", d.text), Some(d.location.clone()))
@@ -304,7 +356,7 @@ pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: 
         );
     }
     special_args_static(cx, files);
-    skipped_files(cx, &s);
+    skipped_files(cx, s);
     // The defined keys, from evaluation.
     let Some(known) = module_keys(ev, cx, outputs) else { return };
     let standard = ["nixos", "darwin", "homeManager", "generic"];
@@ -528,5 +580,259 @@ fn in_per_system(node: &rnix::SyntaxNode) -> bool {
         .any(|apv| apv.attrpath().is_some_and(|p| p.attrs().any(|a| a.syntax().text() == "perSystem")))
 }
 
-/// The clan rules (D301 inventory class, D401, D501, D502, D503).
-pub fn clan(_ev: &mut Evaluator, _cx: &mut Ctx, _outputs: &Outputs, _machines: &[Machine]) {}
+/// clan-core's service modules (the directory names of `clanServices/`).
+/// The model carries the interfaces of some; an instance of one it does
+/// not carry is unknown to dendrite, not a mistake.
+const UPSTREAM_SERVICES: &[&str] = &[
+    "admin", "borgbackup", "certificates", "coredns", "data-mesher", "dm-dns", "dyndns", "emergency-access",
+    "garage", "hello-world", "importer", "installer", "internet", "kde", "localbackup", "matrix-synapse",
+    "monitoring", "mycelium", "ncps", "p2p-ssh-iroh", "packages", "pki", "sshd", "syncthing", "tor",
+    "trusted-nix-caches", "users", "wifi", "wireguard", "yggdrasil", "zerotier",
+];
+
+/// Reads a value, `None` when it is unknown or fails (failures of the
+/// model's own data are not the user's).
+fn get(ev: &mut Evaluator, v: &Value, path: &[&str]) -> Option<Value> {
+    let mut cur = v.clone();
+    for p in path {
+        cur = ev.attr_of(&cur, p).ok()??;
+    }
+    ev.force(&cur).ok()
+}
+
+fn strings(ev: &mut Evaluator, v: &Value) -> Vec<String> {
+    let Ok(l) = ev.expect_list(v) else { return Vec::new() };
+    l.iter()
+        .filter_map(|x| match ev.force(x) {
+            Ok(Value::String(s)) => Some(s.to_str_lossy().into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn names(ev: &mut Evaluator, v: &Value) -> Vec<String> {
+    match ev.force(v) {
+        Ok(Value::Attrs(a)) => a.iter().map(|x| x.name.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn as_bool(ev: &mut Evaluator, v: Option<Value>) -> Option<bool> {
+    match v.map(|v| ev.force(&v)) {
+        Some(Ok(Value::Bool(b))) => Some(b),
+        _ => None,
+    }
+}
+
+fn as_str(ev: &mut Evaluator, v: Option<Value>) -> Option<String> {
+    match v.map(|v| ev.force(&v)) {
+        Some(Ok(Value::String(s))) => Some(s.to_str_lossy().into_owned()),
+        _ => None,
+    }
+}
+
+/// The clan rules: D401, D501, D502 from the model's data.
+pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Machine]) {
+    let Some(data) = crate::walk::clan_data(ev, outputs) else { return };
+    let Ok(data) = ev.force(&data) else { return };
+    let inventory_machines = get(ev, &data, &["machines"]).map(|m| names(ev, &m)).unwrap_or_default();
+    let mut tags: BTreeSet<String> = get(ev, &data, &["tags"]).map(|t| names(ev, &t)).unwrap_or_default().into_iter().collect();
+    for m in &inventory_machines {
+        if let Some(t) = get(ev, &data, &["machines", m, "tags"]) {
+            tags.extend(strings(ev, &t));
+        }
+    }
+    // D401: in the inventory, but nothing configures it.
+    for m in &inventory_machines {
+        let Some(md) = get(ev, &data, &["machines", m]) else { continue };
+        let origins = get(ev, &md, &["origins"]);
+        let registered = origins.as_ref().and_then(|o| {
+            let a = ev.attr_of(o, "clanMachines").ok().flatten();
+            as_bool(ev, a)
+        });
+        let from_dir = origins.as_ref().and_then(|o| {
+            let a = ev.attr_of(o, "machinesDir").ok().flatten();
+            as_bool(ev, a)
+        });
+        if registered == Some(false) && from_dir == Some(false) {
+            let loc = cx.scan.locate(&["inventory", "machines", m]);
+            cx.diags.push(
+                Diagnostic::new(
+                    "D401",
+                    format!("machine `{m}` is in the clan inventory but has no configuration (`clan.machines.{m}` or machines/{m}/)"),
+                    loc,
+                )
+                .help(format!("register its module: `clan.machines.{m}.imports = [ config.flake.modules.<class>.\"machines/.../{m}\" ];`")),
+            );
+        }
+    }
+    // D401: machine modules exported but registered nowhere.
+    let registered_refs: BTreeSet<String> =
+        cx.scan.refs.iter().filter_map(|r| r.key.clone()).filter(|k| k.starts_with("machines/")).collect();
+    let mut seen = BTreeSet::new();
+    let defs: Vec<scan::NsDef> = cx.scan.defs.clone();
+    for def in defs {
+        if def.key.starts_with("machines/") && !registered_refs.contains(&def.key) && seen.insert(def.key.clone()) {
+            let name = def.key.rsplit('/').next().unwrap_or(&def.key).to_string();
+            cx.diags.push(
+                Diagnostic::new(
+                    "D401",
+                    format!("machine module `{}` is exported but no clan machine imports it", def.key),
+                    Some(def.location.clone()),
+                )
+                .help(format!(
+                    "register it: `clan.machines.{name}.imports = [ config.flake.modules.{}.\"{}\" ];`",
+                    def.class, def.key
+                )),
+            );
+        }
+    }
+    // Instances.
+    let Some(instances) = get(ev, &data, &["instances"]) else { return };
+    for inst in names(ev, &instances) {
+        let Some(idata) = get(ev, &instances, &[&inst]) else { continue };
+        let status = get(ev, &idata, &["service", "status"]).and_then(|v| as_str(ev, Some(v))).unwrap_or_default();
+        let module_name = get(ev, &idata, &["module", "name"]).and_then(|v| as_str(ev, Some(v))).unwrap_or_default();
+        let source = get(ev, &idata, &["service", "source"]).and_then(|v| as_str(ev, Some(v))).unwrap_or_default();
+        match status.as_str() {
+            "ok" => {}
+            "unknown-module" => {
+                if source == "clan-core" && UPSTREAM_SERVICES.contains(&module_name.as_str()) {
+                    continue;
+                }
+                let available = get(ev, &idata, &["service", "available"]).map(|v| strings(ev, &v)).unwrap_or_default();
+                let mut candidates: Vec<&str> = available.iter().map(String::as_str).collect();
+                if source == "clan-core" {
+                    candidates.extend(UPSTREAM_SERVICES);
+                }
+                let loc = cx.scan.locate(&["instances", &inst, "module", "name"]);
+                let mut d = Diagnostic::new(
+                    "D501",
+                    format!("instance `{inst}` uses service module `{module_name}`, which {source} does not provide"),
+                    loc,
+                );
+                if let Some(h) = did_you_mean(&module_name, candidates.into_iter()) {
+                    d = d.help(h);
+                }
+                cx.diags.push(d);
+                continue;
+            }
+            "unknown-input" => {
+                let input = get(ev, &idata, &["module", "input"]).and_then(|v| as_str(ev, Some(v))).unwrap_or_default();
+                let loc = cx.scan.locate(&["instances", &inst, "module", "input"]);
+                cx.diags.push(
+                    Diagnostic::new("D501", format!("instance `{inst}` takes its module from `{input}`, which is not an input of this flake"), loc)
+                        .help("add the input to flake.nix, or fix `module.input`"),
+                );
+                continue;
+            }
+            _ => continue,
+        }
+        let roles_avail = get(ev, &idata, &["service", "roles"]).map(|v| strings(ev, &v)).unwrap_or_default();
+        let Some(roles) = get(ev, &idata, &["roles"]) else { continue };
+        for role in names(ev, &roles) {
+            let Some(rdata) = get(ev, &roles, &[&role]) else { continue };
+            let known = get(ev, &rdata, &["known"]);
+            if as_bool(ev, known) == Some(false) {
+                let loc = cx.scan.locate(&["instances", &inst, "roles", &role]);
+                let mut d = Diagnostic::new(
+                    "D501",
+                    format!("service `{module_name}` has no role `{role}` (instance `{inst}`)"),
+                    loc,
+                );
+                d = d.help(did_you_mean(&role, roles_avail.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("roles of `{module_name}`: {}", roles_avail.join(", "))));
+                cx.diags.push(d);
+                continue;
+            }
+            for m in get(ev, &rdata, &["unknownMachines"]).map(|v| strings(ev, &v)).unwrap_or_default() {
+                let loc = cx.scan.locate(&["instances", &inst, "roles", &role, "machines", &m]);
+                let mut d = Diagnostic::new(
+                    "D501",
+                    format!("role `{role}` of instance `{inst}` names machine `{m}`, which is not in the inventory"),
+                    loc,
+                );
+                d = d.help(did_you_mean(&m, inventory_machines.iter().map(String::as_str))
+                    .unwrap_or_else(|| "add it to `clan.inventory.machines` or fix the name".into()));
+                cx.diags.push(d);
+            }
+            for t in get(ev, &rdata, &["unknownTags"]).map(|v| strings(ev, &v)).unwrap_or_default() {
+                let loc = cx.scan.locate(&["instances", &inst, "roles", &role, "tags", &t]);
+                let mut d = Diagnostic::new(
+                    "D501",
+                    format!("role `{role}` of instance `{inst}` names tag `{t}`, which no machine has"),
+                    loc,
+                );
+                d = d.help(did_you_mean(&t, tags.iter().map(String::as_str))
+                    .unwrap_or_else(|| "tag a machine with it in `clan.inventory.machines.<name>.tags`".into()));
+                cx.diags.push(d);
+            }
+            // D502: settings against the role's interface.
+            let mut evals = Vec::new();
+            if let Some(st) = get(ev, &rdata, &["settings"])
+                && !matches!(st, Value::Null)
+            {
+                evals.push(st);
+            }
+            if let Some(pm) = get(ev, &rdata, &["perMachine"]) {
+                for m in names(ev, &pm) {
+                    if let Some(x) = get(ev, &pm, &[&m]) {
+                        evals.push(x);
+                    }
+                }
+            }
+            for st in evals {
+                let Some(checks) = get(ev, &st, &["checks"]) else { continue };
+                let Ok(list) = ev.expect_list(&checks) else { continue };
+                for c in list.iter() {
+                    let Some(check) = ev.attr_of(c, "check").ok().flatten() else { continue };
+                    if let Err(e) = ev.force(&check) {
+                        let context = format!("the settings of role `{role}` of instance `{inst}`");
+                        if let Some(mut d) = from_error(cx, &e, &context) {
+                            if d.code == "D601" || d.code == "D002" {
+                                d.code = "D502";
+                                d.severity = crate::diag::rule("D502").map(|r| r.default).unwrap_or(d.severity);
+                                d.help = Some(format!(
+                                    "the settings of role `{role}` of `{module_name}` are checked against its interface; see the service's documentation"
+                                ));
+                            }
+                            cx.diags.push(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// D503: vars generators depending on generators the machine does not have.
+pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[Machine]) {
+    let span = cx.span;
+    let mut reported = BTreeSet::new();
+    for m in machines {
+        let gens = (|| {
+            let r = ev.force(&m.eval).ok()?;
+            let c = ev.select_str(&r, "config", span).ok()?;
+            get(ev, &c, &["clan", "core", "vars", "generators"])
+        })();
+        let Some(gens) = gens else { continue };
+        let all = names(ev, &gens);
+        for g in &all {
+            let Some(deps) = get(ev, &gens, &[g, "dependencies"]) else { continue };
+            for dep in strings(ev, &deps) {
+                if all.contains(&dep) || !reported.insert((g.clone(), dep.clone())) {
+                    continue;
+                }
+                let loc = cx.scan.locate(&["generators", g, "dependencies"]);
+                let mut d = Diagnostic::new(
+                    "D503",
+                    format!("vars generator `{g}` depends on `{dep}`, which machine `{}` does not have", m.name),
+                    loc,
+                );
+                d = d.help(did_you_mean(&dep, all.iter().map(String::as_str))
+                    .unwrap_or_else(|| "define that generator on the machine, or drop the dependency".into()));
+                cx.diags.push(d);
+            }
+        }
+    }
+}

@@ -123,9 +123,22 @@ pub struct Duplicate {
     pub first: Location,
 }
 
+/// A binding `a.b.c = value;` with its full path through enclosing sets.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// The full path (`None` for dynamic names).
+    pub path: Vec<Option<String>>,
+    /// Where the last name of the path is written.
+    pub location: Location,
+    /// The value's byte range in the file.
+    pub value: (u32, u32),
+}
+
 /// What the scan found in all files.
 #[derive(Debug, Default)]
 pub struct Scan {
+    /// Every binding of every file.
+    pub bindings: Vec<Binding>,
     /// References.
     pub refs: Vec<NsRef>,
     /// Definitions.
@@ -207,6 +220,14 @@ impl Walker<'_> {
                                 path.push(attr_name(&a).map(|n| (n, a.syntax().clone())));
                             }
                             self.definition(&path);
+                            if let (Some(last), Some(v)) = (ap.attrs().last(), apv.value()) {
+                                let r = v.syntax().text_range();
+                                self.out.bindings.push(Binding {
+                                    path: path.iter().map(|p| p.as_ref().map(|(n, _)| n.clone())).collect(),
+                                    location: self.loc(last.syntax()),
+                                    value: (r.start().into(), r.end().into()),
+                                });
+                            }
                             for a in ap.attrs() {
                                 self.node(a.syntax(), &[]);
                             }
@@ -369,4 +390,41 @@ impl Walker<'_> {
 fn ns_index(comps: &[(Option<String>, Option<SyntaxNode>)]) -> Option<usize> {
     let names: Vec<Option<&str>> = comps.iter().map(|(n, _)| n.as_deref()).collect();
     (1..names.len()).find(|&i| names[i] == Some("modules") && matches!(names[i - 1], Some("flake") | Some("self")))
+}
+
+impl Scan {
+    /// Bindings whose path ends with `suffix` (`None` in the suffix matches any name).
+    pub fn ending_with<'a>(&'a self, suffix: &'a [Option<&'a str>]) -> impl Iterator<Item = &'a Binding> + 'a {
+        self.bindings.iter().filter(move |b| {
+            b.path.len() >= suffix.len()
+                && b.path[b.path.len() - suffix.len()..]
+                    .iter()
+                    .zip(suffix)
+                    .all(|(p, s)| s.is_none() || p.as_deref() == *s)
+        })
+    }
+
+    /// The binding of an option path (`flake.clan.inventory.x`), written
+    /// with any prefix (`clan.inventory.x`, `inventory.x` in a clan module).
+    pub fn locate_option(&self, path: &[&str]) -> Option<Location> {
+        for start in 0..path.len().saturating_sub(1) {
+            let s: Vec<Option<&str>> = path[start..].iter().map(|x| Some(*x)).collect();
+            if let Some(b) = self.ending_with(&s).next() {
+                return Some(b.location.clone());
+            }
+        }
+        None
+    }
+
+    /// The first binding ending with `suffix`, else the longest proper
+    /// prefix of it that has one (a list or set written in one piece).
+    pub fn locate(&self, suffix: &[&str]) -> Option<Location> {
+        for n in (1..=suffix.len()).rev() {
+            let s: Vec<Option<&str>> = suffix[..n].iter().map(|x| Some(*x)).collect();
+            if let Some(b) = self.ending_with(&s).next() {
+                return Some(b.location.clone());
+            }
+        }
+        None
+    }
 }

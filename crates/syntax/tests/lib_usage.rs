@@ -20,12 +20,36 @@ use std::path::{Path, PathBuf};
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
-/// Namespaces whose functions the native module system provides.
-const MODULE_SYSTEM_NAMESPACES: &[&str] = &["modules", "options", "types"];
+/// What the native module system provides (crates/modules lays it over
+/// `modules/lib/modules.nix` and `types.nix`): all of `types`, and these
+/// names of `modules`. The rest of `modules` and `options` is Nix code of
+/// `modules/lib/`.
+const NATIVE_NAMESPACES: &[&str] = &["types"];
+const NATIVE_MODULES: &[&str] = &[
+    "evalModules",
+    "mkIf",
+    "mkMerge",
+    "mkOverride",
+    "mkOptionDefault",
+    "mkDefault",
+    "mkImageMediaOverride",
+    "mkForce",
+    "mkVMOverride",
+    "mkOrder",
+    "mkBefore",
+    "mkAfter",
+    "defaultOverridePriority",
+    "defaultOrderPriority",
+];
 
 /// Listed names dendrite's lib deliberately lacks, with the reason.
-const NOT_PROVIDED: &[(&str, &str)] =
-    &[("maintainers.", "nixpkgs' maintainer list is data dendrite does not carry; `lib.maintainers` throws")];
+const NOT_PROVIDED: &[(&str, &str)] = &[
+    ("maintainers.", "nixpkgs' maintainer list is data dendrite does not carry; `lib.maintainers` throws"),
+    (
+        "modules.mergeOptionDecls",
+        "an internal of nixpkgs' interpreted `evalModules` (the native one merges declarations itself); only nixpkgs' own module files use it",
+    ),
+];
 
 /// The module files of nixpkgs that a test may pass in place of the native
 /// module system; what they need from `lib` is listed too, in its own column.
@@ -711,7 +735,8 @@ fn render(
     let mut table = String::new();
     for (canonical, row) in rows {
         let ns = canonical.rsplit_once('.').map(|(ns, _)| ns).unwrap_or("");
-        let is_native = MODULE_SYSTEM_NAMESPACES.contains(&ns) || canonical == "evalOptionValue";
+        let name = canonical.rsplit_once('.').map_or(canonical.as_str(), |(_, n)| n);
+        let is_native = NATIVE_NAMESPACES.contains(&ns) || (ns == "modules" && NATIVE_MODULES.contains(&name));
         let absent = NOT_PROVIDED.iter().find(|(prefix, _)| canonical.starts_with(prefix));
         let provider = if let Some((_, why)) = absent {
             missing += 1;
@@ -721,6 +746,8 @@ fn render(
             "native module system".to_string()
         } else {
             ours += 1;
+            // `lib.evalOptionValue` is the top-level alias of `lib.modules.evalOptionValue`.
+            let ns = if canonical == "evalOptionValue" { "modules" } else { ns };
             format!("Nix: `modules/lib/{}`", our_file(if ns.is_empty() { "default" } else { ns }))
         };
         let spelled: Vec<String> = row.spelled.iter().map(|s| format!("`{s}`")).collect();
@@ -747,7 +774,7 @@ fn render(
     ));
     out.push_str(&format!(
         "{} functions: {ours} provided by dendrite's Nix lib (`modules/lib/`), {native} by the\n\
-         native module system (`crates/modules`; namespaces `modules`, `options`, `types`),\n\
+         native module system (`crates/modules`: `types`, `evalModules` and the property constructors),\n\
          {missing} not provided. `cargo xtask own-lib-diff` compares every Nix-provided one with\n\
          nixpkgs lib.\n\n",
         rows.len()
