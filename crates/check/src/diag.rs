@@ -221,13 +221,15 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places that explain it (each definition, the declaration ...).
     pub related: Vec<(String, Location)>,
+    /// What was being evaluated when it was found (machines, options).
+    pub contexts: Vec<String>,
 }
 
 impl Diagnostic {
     /// A finding of `code` at its default severity.
     pub fn new(code: &'static str, message: impl Into<String>, location: Option<Location>) -> Diagnostic {
         let severity = rule(code).map(|r| r.default).unwrap_or(Severity::Error);
-        Diagnostic { code, severity, message: message.into(), location, help: None, related: Vec::new() }
+        Diagnostic { code, severity, message: message.into(), location, help: None, related: Vec::new(), contexts: Vec::new() }
     }
 
     /// Adds a help line.

@@ -189,7 +189,8 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
 fn finish(cx: &Ctx, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut texts: std::collections::HashMap<PathBuf, String> = std::collections::HashMap::new();
     let mut out: Vec<Diagnostic> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashMap<(&'static str, Option<Location>, String), usize> =
+        std::collections::HashMap::new();
     for d in diags {
         let Some(d) = cx.config.apply(d) else { continue };
         if let Some(loc) = &d.location {
@@ -200,10 +201,28 @@ fn finish(cx: &Ctx, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             }
         }
         let key = (d.code, d.location.clone(), d.message.clone());
-        if seen.insert(key) {
+        if let Some(&i) = seen.get(&key) {
+            // The same finding from another machine or option: one entry.
+            let first: &mut Diagnostic = &mut out[i];
+            for c in d.contexts {
+                if !first.contexts.contains(&c) {
+                    first.contexts.push(c);
+                }
+            }
+        } else {
+            seen.insert(key, out.len());
             out.push(d);
         }
     }
+    // "attribute 'x' missing" with no place in the flake, where a missing
+    // module argument `x` is reported: the same mistake, seen from inside.
+    let missing_args: Vec<String> =
+        out.iter().filter(|d| d.code == "D201").filter_map(|d| d.message.split('`').nth(1).map(str::to_string)).collect();
+    out.retain(|d| {
+        !(d.code == "D002"
+            && d.location.is_none()
+            && missing_args.iter().any(|a| d.message == format!("attribute '{a}' missing")))
+    });
     out.sort_by(|a, b| {
         let ka = a.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));
         let kb = b.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));

@@ -80,6 +80,12 @@ fn human(report: &Report, color: bool) -> String {
                 }
             }
         }
+        if !d.contexts.is_empty() {
+            let shown: Vec<&str> = d.contexts.iter().take(4).map(String::as_str).collect();
+            let more = d.contexts.len().saturating_sub(4);
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            let _ = writeln!(out, "  = while evaluating {}{tail}", shown.join("; "));
+        }
         for (label, r) in &d.related {
             if d.location.as_ref().is_some_and(|l| l.path == r.path) {
                 continue;
@@ -155,13 +161,14 @@ fn diag_json(root: &Path, d: &Diagnostic) -> String {
         })
         .collect();
     format!(
-        "{{\"code\":{},\"name\":{},\"severity\":{},\"message\":{},\"file\":{file},\"line\":{l},\"column\":{c},\"end_line\":{el},\"end_column\":{ec},\"help\":{},\"related\":[{}]}}",
+        "{{\"code\":{},\"name\":{},\"severity\":{},\"message\":{},\"file\":{file},\"line\":{l},\"column\":{c},\"end_line\":{el},\"end_column\":{ec},\"help\":{},\"related\":[{}],\"contexts\":[{}]}}",
         js(d.code),
         js(rule(d.code).map(|r| r.name).unwrap_or("")),
         js(d.severity.as_str()),
         js(&d.message),
         opt_js(&d.help),
-        related.join(",")
+        related.join(","),
+        d.contexts.iter().map(|c| js(c)).collect::<Vec<_>>().join(",")
     )
 }
 

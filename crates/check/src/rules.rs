@@ -98,7 +98,7 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         if m.is_empty() {
             m = "evaluation failed".into();
         }
-        ("D002", format!("{m} (while evaluating {context})"), e.0.hint.clone())
+        ("D002", m, e.0.hint.clone())
     };
     let message = message.trim_end_matches(" Definition values:").trim_end_matches(" TypeError:").to_string();
     // Module-system errors name the option: find its definition statically
@@ -109,9 +109,20 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         }
         let option = quoted(&msg)?;
         let parts: Vec<&str> = option.split('.').collect();
+        // "Definition values: - In `<file>'": the definition's own file.
+        let file = msg.split("- In `").nth(1).and_then(|r| r.split('\'').next()).map(std::path::PathBuf::from);
+        if let Some(file) = file
+            && let Some(b) = cx.scan.bindings.iter().find(|b| {
+                b.location.path == file
+                    && parts.iter().enumerate().all(|(i, p)| b.path.get(i).and_then(|x| x.as_deref()) == Some(*p))
+            })
+        {
+            return Some(b.location.clone());
+        }
         cx.scan.locate_option(&parts)
     });
     let mut d = Diagnostic::new(code, message, primary.clone());
+    d.contexts.push(context.to_string());
     if let Some(h) = help {
         d = d.help(h);
     }
@@ -267,9 +278,23 @@ fn lock_root_inputs(text: &str) -> Vec<String> {
 /// D201 and D202 from the recorded `evalModules` calls.
 pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
+    let errors: Vec<(Value, Vec<EvalError>)> =
+        rec.evals.iter().filter(|r| !r.errors.is_empty()).map(|r| (r.class.clone(), r.errors.clone())).collect();
+    for (class, errs) in errors {
+        let class = match ev.force(&class) {
+            Ok(Value::String(s)) => s.to_str_lossy().into_owned(),
+            _ => String::new(),
+        };
+        let context = if class == "flake" { "the top-level configuration".to_string() } else { format!("a `{class}` configuration") };
+        for e in errs {
+            cx.eval_error(&e, &context);
+        }
+    }
+    let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
     let evals: Vec<(Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>)> = rec
         .evals
         .iter()
+        .filter(|r| !r.incomplete)
         .map(|r| {
             (
                 r.class.clone(),
@@ -288,8 +313,7 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
         };
         // Provided: special arguments and `_module.args` names.
         let provided: Option<BTreeSet<String>> = (|| {
-            let config = ev.select_str(&result, "config", span).ok()?;
-            let module = ev.select_str(&config, "_module", span).ok()?;
+            let module = ev.select_str(&result, "_module", span).ok()?;
             let args = ev.select_str(&module, "args", span).ok()?;
             let a = ev.expect_attrs(&args).ok()?;
             let mut set: BTreeSet<String> = a.iter().map(|x| x.name.to_string()).collect();
@@ -424,13 +448,19 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
             );
         }
     }
-    // Unused keys.
+    // Unused keys (a misspelled class is reported once, as D102).
     if any_dynamic_class {
         return;
     }
+    let typo_classes: BTreeSet<String> = cx
+        .diags
+        .iter()
+        .filter(|d| d.code == "D102")
+        .filter_map(|d| quoted(&d.message).map(str::to_string))
+        .collect();
     let mut reported = BTreeSet::new();
     for def in &s.defs {
-        if dynamic.contains(&def.class) {
+        if dynamic.contains(&def.class) || typo_classes.contains(&def.class) || def.key.starts_with("machines/") {
             continue;
         }
         if used.get(&def.class).is_some_and(|k| k.contains(&def.key)) {
@@ -477,7 +507,12 @@ fn skipped_files(cx: &mut Ctx, s: &scan::Scan) {
             continue;
         }
         let canon = f.canonicalize().unwrap_or(f.clone());
-        let named = s.path_literals.iter().any(|p| canon.starts_with(p) || *p == canon);
+        let named = s.path_literals.iter().any(|p| {
+            *p == canon
+                || (canon.starts_with(p)
+                    && p.strip_prefix(&modules)
+                        .is_ok_and(|r| r.components().any(|c| c.as_os_str().to_string_lossy().starts_with('_'))))
+        });
         if !named {
             let text = std::fs::read_to_string(&f).unwrap_or_default();
             let len = text.lines().next().map(str::len).unwrap_or(0);

@@ -78,6 +78,13 @@ pub fn parse_all(ev: &mut Evaluator, cx: &mut Ctx, files: &[PathBuf]) -> Vec<Fil
                     .help("Nix refuses the whole file; everything it defines is missing from the check"),
             );
         }
+        if !ok {
+            // Evaluation goes on without it, as if its content were unknown.
+            ev.import_overrides.insert(
+                path.clone(),
+                dendrite_modules::lenient::unknown_value(format!("{} (it does not parse)", path.display())),
+            );
+        }
         out.push(FileInfo { path: path.clone(), text, file, ok });
     }
     out

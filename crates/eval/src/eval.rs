@@ -132,6 +132,9 @@ pub struct Evaluator {
     /// Calls per lambda, when profiling (`DENDRITE_PROFILE=1`).
     pub profile: Option<FxHashMap<Span, u64>>,
     import_hook: Option<ImportHook>,
+    /// Values to use instead of evaluating these files (the checker puts
+    /// an unknown value for each file that does not parse).
+    pub import_overrides: FxHashMap<PathBuf, Value>,
     /// State of embedders (the checker's recorders), by type.
     extensions: FxHashMap<std::any::TypeId, Box<dyn std::any::Any>>,
 }
@@ -182,6 +185,7 @@ impl Evaluator {
             call_depth: 0,
             profile: std::env::var_os("DENDRITE_PROFILE").map(|_| FxHashMap::default()),
             import_hook: None,
+            import_overrides: FxHashMap::default(),
             extensions: FxHashMap::default(),
             builtin_span: {
                 let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
@@ -1315,6 +1319,9 @@ impl Evaluator {
             path.push("default.nix");
         }
         if let Some(v) = self.import_cache.get(&path) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.import_overrides.get(&path) {
             return Ok(v.clone());
         }
         let mut value = self.eval_file(&path, span)?;

@@ -447,11 +447,27 @@ impl Collector<'_> {
         initial: &Value,
         disabled: &mut Vec<Disabled>,
     ) -> EvalResult<Vec<Structured>> {
-        let list = ev.expect_list(initial)?;
+        // Under the checker (a recorder is installed), a module that is an
+        // unknown value (an input dendrite cannot see, a file that does not
+        // parse) is left out and the evaluation marked incomplete.
+        let tolerant = self.margs.record.is_some();
+        let list = match ev.expect_list(initial) {
+            Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
+                crate::record::incomplete(ev, self.margs.record);
+                return Ok(Vec::new());
+            }
+            r => r?,
+        };
         let mut out = Vec::with_capacity(list.len());
         for (i, x) in list.iter().enumerate() {
             let anon = format!("{parent_key}:anon-{}", i + 1);
-            let module = self.load(ev, parent_file, &anon, x)?;
+            let module = match self.load(ev, parent_file, &anon, x) {
+                Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
+                    crate::record::incomplete(ev, self.margs.record);
+                    continue;
+                }
+                r => r?,
+            };
             self.check_class(ev, &module)?;
             let file = ev.expect_string(&module.file)?.to_str_lossy().into_owned();
             let key = module.key_string(ev)?;
@@ -840,6 +856,15 @@ impl State {
         let defs = ev.expect_list(&unmatched)?;
         let Some(first) = defs.first().cloned() else { return Ok(()) };
         let options = self.merged(ev)?.matched.clone();
+        if self.record.is_some() {
+            // The checker reports every such definition and goes on with
+            // the rest of the configuration, as with `_module.check = false`.
+            for d in defs.iter() {
+                let e = unmatched_error(ev, &self.lib, &self.args.prefix, d, &options, span)?;
+                crate::record::error(ev, self.record, e);
+            }
+            return Ok(());
+        }
         Err(unmatched_error(ev, &self.lib, &self.args.prefix, &first, &options, span)?)
     }
 }

@@ -27,6 +27,12 @@ pub struct EvalRecord {
     pub span: Span,
     /// Module functions' arguments, as modules are collected.
     pub requests: Vec<ArgRequest>,
+    /// Whether some module was unknown and left out (then what the
+    /// evaluation provides is not fully known).
+    pub incomplete: bool,
+    /// Errors the evaluation went on after (definitions of options that
+    /// do not exist), for the checker to report.
+    pub errors: Vec<dendrite_eval::EvalError>,
 }
 
 /// An argument a module function asks for.
@@ -44,7 +50,7 @@ pub struct ArgRequest {
 /// Starts a record if a recorder is installed; returns its index.
 pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, span: Span) -> Option<usize> {
     let r = ev.extension_mut::<Recorder>()?;
-    r.evals.push(EvalRecord { class, special_args, result: Value::Null, span, requests: Vec::new() });
+    r.evals.push(EvalRecord { class, special_args, result: Value::Null, span, requests: Vec::new(), incomplete: false, errors: Vec::new() });
     Some(r.evals.len() - 1)
 }
 
@@ -75,5 +81,19 @@ pub(crate) fn requests(ev: &mut Evaluator, id: Option<usize>, key: &str, f: &Val
     }
     if let Some(r) = ev.extension_mut::<Recorder>() {
         r.evals[id].requests.extend(out);
+    }
+}
+
+/// Marks a recorded evaluation incomplete.
+pub(crate) fn incomplete(ev: &mut Evaluator, id: Option<usize>) {
+    if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
+        r.evals[id].incomplete = true;
+    }
+}
+
+/// Records an error the evaluation went on after.
+pub(crate) fn error(ev: &mut Evaluator, id: Option<usize>, e: dendrite_eval::EvalError) {
+    if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
+        r.evals[id].errors.push(e);
     }
 }
