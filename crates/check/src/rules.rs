@@ -51,6 +51,9 @@ fn quoted(msg: &str) -> Option<&str> {
 
 /// A finding for an evaluation error (None when the value is unknown).
 pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> {
+    if std::env::var_os("DENDRITE_DEBUG").is_some() {
+        eprintln!("[{context}] {}", dendrite_eval::error::strip_ansi(&e.render(true)));
+    }
     if is_unknown(e) {
         return None;
     }
@@ -448,8 +451,9 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
             );
         }
     }
-    // Unused keys (a misspelled class is reported once, as D102).
-    if any_dynamic_class {
+    // Unused keys (a misspelled class is reported once, as D102). When a
+    // module dendrite cannot see is part of the flake, it may use any key.
+    if any_dynamic_class || outputs.top_incomplete {
         return;
     }
     let typo_classes: BTreeSet<String> = cx
@@ -792,6 +796,10 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                 cx.diags.push(d);
             }
             for t in get(ev, &rdata, &["unknownTags"]).map(|v| strings(ev, &v)).unwrap_or_default() {
+                // clan computes these for every clan, even one without machines.
+                if matches!(t.as_str(), "all" | "nixos" | "darwin") {
+                    continue;
+                }
                 let loc = cx.scan.locate(&["instances", &inst, "roles", &role, "tags", &t]);
                 let mut d = Diagnostic::new(
                     "D501",

@@ -263,6 +263,10 @@ impl Walker<'_> {
             return;
         }
         let (Some((class, cnode)), Some((key, knode))) = (&path[2], &path[3]) else { return };
+        // A file import-tree skips defines nothing (unless imported by path).
+        if self.file.path.components().any(|c| c.as_os_str().to_string_lossy().starts_with('_')) {
+            return;
+        }
         let location = self.loc(knode);
         let class_location = self.loc(cnode);
         self.out.defs.push(NsDef { class: class.clone(), key: key.clone(), location, class_location });

@@ -81,6 +81,9 @@ pub struct Outputs {
     pub flake: Option<Value>,
     /// The result of the top-level `evalModules` (class `flake`), if any.
     pub top: Option<Value>,
+    /// Whether the top-level evaluation left unknown modules out (an input
+    /// dendrite cannot see may then define or consume anything).
+    pub top_incomplete: bool,
 }
 
 /// Outputs that are whole systems or package sets: checked per machine, or
@@ -339,7 +342,7 @@ impl OptionWalk {
 /// Evaluates the outputs and walks the top-level configuration.
 pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
     let Some(forced) = force_or_report(ev, cx, flake, "the flake's outputs") else {
-        return Outputs { flake: None, top: None };
+        return Outputs { flake: None, top: None, top_incomplete: false };
     };
     if let Value::Attrs(a) = &forced
         && let Some(o) = a.get(Symbol::new("outputs")).cloned()
@@ -374,21 +377,31 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
             walk(ev, cx, &mut w, &forced, &mut Vec::new());
         }
     }
-    Outputs { flake: Some(forced), top }
+    let top_incomplete = top_record(ev).is_some_and(|i| {
+        ev.extension_mut::<dendrite_modules::record::Recorder>().is_some_and(|r| r.evals[i].incomplete)
+    });
+    Outputs { flake: Some(forced), top, top_incomplete }
 }
 
-/// The first recorded evaluation of class `flake` (flake-parts' `mkFlake`).
-fn top_evaluation(ev: &mut Evaluator) -> Option<Value> {
+/// The index of the first recorded evaluation of class `flake`
+/// (flake-parts' `mkFlake`).
+fn top_record(ev: &mut Evaluator) -> Option<usize> {
     let n = ev.extension_mut::<dendrite_modules::record::Recorder>()?.evals.len();
     for i in 0..n {
         let class = ev.extension_mut::<dendrite_modules::record::Recorder>()?.evals[i].class.clone();
         if let Ok(Value::String(s)) = ev.force(&class)
             && s.as_bytes() == b"flake"
         {
-            return Some(ev.extension_mut::<dendrite_modules::record::Recorder>()?.evals[i].result.clone());
+            return Some(i);
         }
     }
     None
+}
+
+/// The result of the top-level evaluation.
+fn top_evaluation(ev: &mut Evaluator) -> Option<Value> {
+    let i = top_record(ev)?;
+    Some(ev.extension_mut::<dendrite_modules::record::Recorder>()?.evals[i].result.clone())
 }
 
 /// One evaluated machine.

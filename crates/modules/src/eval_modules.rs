@@ -264,12 +264,23 @@ fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArg
             }
             None => {
                 let config = margs.config.clone();
+                let record = margs.record;
                 Value::lazy(move |ev: &mut Evaluator| {
                     let r = (|| -> EvalResult<Value> {
                         let m = ev.select_str(&config, "_module", span)?;
                         let a = ev.select_str(&m, "args", span)?;
                         ev.select_one(&a, name, span)
                     })();
+                    // A module left out as unknown may be what provides it.
+                    let r = match r {
+                        Err(e)
+                            if e.kind() == ErrorKind::MissingAttribute
+                                && crate::record::is_incomplete(ev, record) =>
+                        {
+                            Err(crate::lenient::unknown_error(&format!("module argument `{name}`")))
+                        }
+                        r => r,
+                    };
                     r.map_err(|e| {
                         e.context(
                             format!(
@@ -804,8 +815,18 @@ impl State {
         let declared = declared_config(&options, false);
         let module = ev.select_str(&declared, "_module", span)?;
         let freeform = ev.select_str(&module, "freeformType", span)?;
-        let lenient = !matches!(freeform, Value::Null) && crate::lenient::is_lenient_type(ev, &freeform)?;
+        // An evaluation that left unknown modules out is lenient too: what
+        // those modules declare is not known.
+        self.collected(ev)?;
+        let incomplete = crate::record::is_incomplete(ev, self.record);
+        let lenient =
+            incomplete || (!matches!(freeform, Value::Null) && crate::lenient::is_lenient_type(ev, &freeform)?);
         let declared = if lenient { declared_config(&options, true) } else { declared };
+        let freeform = if incomplete && matches!(freeform, Value::Null) {
+            crate::lenient::lenient_type(ev, &self.lib, span)?
+        } else {
+            freeform
+        };
         let value = if matches!(freeform, Value::Null) {
             declared
         } else {
@@ -849,7 +870,7 @@ impl State {
             return Ok(());
         }
         let freeform = ev.select_str(&module, "freeformType", span)?;
-        if !matches!(freeform, Value::Null) {
+        if !matches!(freeform, Value::Null) || crate::record::is_incomplete(ev, self.record) {
             return Ok(());
         }
         let unmatched = self.merged(ev)?.unmatched.clone();

@@ -97,3 +97,11 @@ pub(crate) fn error(ev: &mut Evaluator, id: Option<usize>, e: dendrite_eval::Eva
         r.evals[id].errors.push(e);
     }
 }
+
+/// Whether a recorded evaluation left unknown modules out.
+pub(crate) fn is_incomplete(ev: &mut Evaluator, id: Option<usize>) -> bool {
+    match (id, ev.extension_mut::<Recorder>()) {
+        (Some(id), Some(r)) => r.evals[id].incomplete,
+        _ => false,
+    }
+}
