@@ -11,6 +11,7 @@
   unknown,
   lenient,
   models,
+  ...
 }:
 let
   classFiles = {

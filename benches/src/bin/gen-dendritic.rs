@@ -222,7 +222,7 @@ fn main() {
     }
     write(
         &out.join("flake.nix"),
-        "{\n  inputs.flake-parts.url = \"github:hercules-ci/flake-parts\";\n  inputs.import-tree.url = \"github:vic/import-tree\";\n  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);\n}\n",
+        "{\n  inputs.flake-parts.url = \"github:hercules-ci/flake-parts\";\n  inputs.import-tree.url = \"github:vic/import-tree\";\n  outputs =\n    inputs:\n    inputs.flake-parts.lib.mkFlake { inherit inputs; } {\n      imports = [\n        inputs.flake-parts.flakeModules.modules\n        (inputs.import-tree ./modules)\n      ];\n    };\n}\n",
     );
     write(&out.join("eval.nix"), &eval_nix(&corpus));
     println!("wrote {} feature modules and {} machines to {}", n, m, out.display());

@@ -451,10 +451,51 @@ pub fn machines(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, loader: &cr
             });
         }
     }
+    if found.is_empty() {
+        match namespace_machines(ev, loader, outputs) {
+            Ok(ms) => found.extend(ms),
+            Err(e) => cx.eval_error(&e, "the machine modules"),
+        }
+    }
     for m in &found {
         check_machine(ev, cx, m);
     }
     found
+}
+
+/// Without clan or `*Configurations` outputs, every exported machine
+/// module (`flake.modules.<nixos|darwin>."machines/..."`) is a machine.
+fn namespace_machines(
+    ev: &mut Evaluator,
+    loader: &crate::load::Loader,
+    outputs: &Outputs,
+) -> Result<Vec<Machine>, EvalError> {
+    let span = loader.span;
+    let Some(top) = &outputs.top else { return Ok(Vec::new()) };
+    let config = ev.select_str(top, "config", span)?;
+    let Some(flake) = ev.attr_of(&config, "flake")? else { return Ok(Vec::new()) };
+    let Some(modules) = ev.attr_of(&flake, "modules")? else { return Ok(Vec::new()) };
+    let system = crate::load::import(ev, &loader.models.join("dendrite/system.nix"), span)?;
+    let system = ev.call(system, loader.model_args(), span)?;
+    let mut out = Vec::new();
+    for class in ["nixos", "darwin"] {
+        let Some(set) = ev.attr_of(&modules, class)? else { continue };
+        let set = ev.expect_attrs(&set)?;
+        for x in set.iter() {
+            let key = x.name.to_string();
+            if !key.starts_with("machines/") {
+                continue;
+            }
+            let arg = Value::attrs(vec![
+                dendrite_eval::value::Attr::new(Symbol::new("class"), dendrite_eval::native::string(class)),
+                dendrite_eval::value::Attr::new(Symbol::new("modules"), Value::list(vec![x.value.clone()])),
+                dendrite_eval::value::Attr::new(Symbol::new("name"), dendrite_eval::native::string(&key)),
+            ]);
+            let eval = Value::lazy_apply(system.clone(), arg, span);
+            out.push(Machine { name: key, class: class.to_string(), source: format!("flake.modules.{class}"), eval });
+        }
+    }
+    Ok(out)
 }
 
 /// clan's `dendrite` data (the model's; see modules/clan-core/README.md).
