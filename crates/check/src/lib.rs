@@ -19,6 +19,7 @@ use dendrite_syntax::{RootDatabase, Span};
 
 pub mod config;
 pub mod diag;
+pub mod graph;
 mod load;
 mod models;
 pub mod output;
@@ -130,8 +131,14 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     dendrite_modules::install(&mut ev);
     ev.set_extension(dendrite_modules::record::Recorder::default());
     let span = ev.builtin_span();
-    let mut cx =
-        Ctx { root: root.clone(), diags: Vec::new(), config, summary: Summary::default(), span, scan: Default::default() };
+    let mut cx = Ctx {
+        root: root.clone(),
+        diags: Vec::new(),
+        config,
+        summary: Summary::default(),
+        span,
+        scan: Default::default(),
+    };
 
     let files = scan::nix_files(&root);
     cx.summary.files = files.len();
@@ -216,8 +223,11 @@ fn finish(cx: &Ctx, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     }
     // "attribute 'x' missing" with no place in the flake, where a missing
     // module argument `x` is reported: the same mistake, seen from inside.
-    let missing_args: Vec<String> =
-        out.iter().filter(|d| d.code == "D201").filter_map(|d| d.message.split('`').nth(1).map(str::to_string)).collect();
+    let missing_args: Vec<String> = out
+        .iter()
+        .filter(|d| d.code == "D201")
+        .filter_map(|d| d.message.split('`').nth(1).map(str::to_string))
+        .collect();
     out.retain(|d| {
         !(d.code == "D002"
             && d.location.is_none()

@@ -114,6 +114,8 @@ fn heavy_output(name: &str) -> bool {
 pub struct OptionWalk {
     /// Config sets of recorded evaluations -> their results.
     by_config: std::collections::HashMap<*const Attrs, Value>,
+    /// Records already mapped.
+    scanned: usize,
     visited: HashSet<*const Attrs>,
     nodes: usize,
     /// Whether freeform (undeclared) parts of configurations are forced too.
@@ -143,17 +145,38 @@ fn is_true(ev: &mut Evaluator, a: &Attrs, name: &str) -> bool {
 }
 
 impl OptionWalk {
-    /// A walker that knows every evaluation recorded so far.
+    /// A walker for the evaluations recorded from now on (and those
+    /// recorded while it walks).
     pub fn new(ev: &mut Evaluator, context: &str) -> OptionWalk {
+        let scanned = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
+        OptionWalk {
+            by_config: std::collections::HashMap::new(),
+            scanned,
+            visited: HashSet::new(),
+            nodes: 0,
+            freeform: false,
+            context: context.to_string(),
+            skip: |_| false,
+        }
+    }
+
+    /// A walker that also knows every evaluation recorded so far.
+    pub fn all(ev: &mut Evaluator, context: &str) -> OptionWalk {
+        let mut w = OptionWalk::new(ev, context);
+        w.scanned = 0;
+        w
+    }
+
+    /// Maps the configurations of evaluations recorded since the last scan
+    /// (only those already computed: forcing others would evaluate what
+    /// nothing asked for).
+    fn scan_records(&mut self, ev: &mut Evaluator) {
         let results: Vec<Value> = ev
             .extension_mut::<dendrite_modules::record::Recorder>()
-            .map(|r| r.evals.iter().map(|e| e.result.clone()).collect())
+            .map(|r| r.evals[self.scanned.min(r.evals.len())..].iter().map(|e| e.result.clone()).collect())
             .unwrap_or_default();
-        let span = ev.builtin_span();
-        let mut by_config = std::collections::HashMap::new();
+        self.scanned += results.len();
         for r in results {
-            // Only configurations already computed: forcing others here
-            // would evaluate what nothing asked for.
             let Ok(Value::Attrs(ra)) = ev.force(&r) else { continue };
             let Some(c) = ra.get(Symbol::new("config")).cloned() else { continue };
             if let Value::Thunk(t) = &c
@@ -162,18 +185,19 @@ impl OptionWalk {
                 continue;
             }
             if let Ok(Value::Attrs(ca)) = ev.force(&c) {
-                by_config.insert(std::rc::Rc::as_ptr(&ca), r.clone());
+                self.by_config.insert(std::rc::Rc::as_ptr(&ca), r.clone());
             }
-            let _ = span;
         }
-        OptionWalk {
-            by_config,
-            visited: HashSet::new(),
-            nodes: 0,
-            freeform: false,
-            context: context.to_string(),
-            skip: |_| false,
+    }
+
+    /// The evaluation a submodule value is the configuration of.
+    fn evaluation_of(&mut self, ev: &mut Evaluator, a: &std::rc::Rc<Attrs>) -> Option<Value> {
+        let key = std::rc::Rc::as_ptr(a);
+        if let Some(r) = self.by_config.get(&key) {
+            return Some(r.clone());
         }
+        self.scan_records(ev);
+        self.by_config.get(&key).cloned()
     }
 
     /// Walks one evaluation result (`{ config; options; }`).
@@ -295,7 +319,7 @@ impl OptionWalk {
             }
             "submodule" => {
                 if let Value::Attrs(a) = &forced
-                    && let Some(result) = self.by_config.get(&std::rc::Rc::as_ptr(a)).cloned()
+                    && let Some(result) = self.evaluation_of(ev, a)
                 {
                     self.eval(ev, cx, &result, prefix);
                 }
@@ -359,7 +383,7 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
                     let _ = ev.force(&x.value);
                 }
             }
-            let mut w = OptionWalk::new(ev, "the top-level option");
+            let mut w = OptionWalk::all(ev, "the top-level option");
             w.skip = |p| match p {
                 [first] => first == "perSystem" || first == "allSystems",
                 [first, second] => first == "flake" && heavy_output(second),
@@ -539,7 +563,8 @@ fn clan_machines(ev: &mut Evaluator, loader: &crate::load::Loader, data: &Value)
 
 fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
     cx.summary.machines += 1;
-    let context = format!("{}.{}", m.source, m.name);
+    let context = format!("{}.{} ({})", m.source, m.name, m.class);
+    let mut w = OptionWalk::new(ev, &format!("{context}: the option"));
     let result = match ev.force(&m.eval) {
         Ok(r) => r,
         Err(e) => return skip_or_report(cx, &e, &context),
@@ -549,7 +574,6 @@ fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
         Err(e) => return skip_or_report(cx, &e, &context),
     };
     let _ = config;
-    let mut w = OptionWalk::new(ev, &format!("{context}: the option"));
     w.freeform = true;
     w.eval(ev, cx, &result, &mut Vec::new());
 }

@@ -49,6 +49,48 @@ enum Command {
     ///   dendrite check ~/fleet --format json
     ///   dendrite check . --input clan-core=../clan-core
     Check(CheckArgs),
+    /// Print the module import graph of a dendritic flake: which file
+    /// defines which `flake.modules.<class>.<name>` entry (dashed edges) and
+    /// which entry or file imports which (solid edges), from the syntax
+    /// alone. Render DOT with Graphviz: `dendrite graph | dot -Tsvg > g.svg`.
+    Graph(GraphArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct GraphArgs {
+    /// The flake's directory.
+    #[arg(default_value = ".")]
+    flake: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// `{"nodes":[...],"edges":[...]}`.
+    Json,
+}
+
+fn run_graph(args: GraphArgs) -> i32 {
+    match dendrite_check::graph::build(&args.flake) {
+        Ok(g) => {
+            print!(
+                "{}",
+                match args.format {
+                    GraphFormat::Dot => g.dot(),
+                    GraphFormat::Json => g.json(),
+                }
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -305,6 +347,7 @@ fn main() {
     let code = match cli.command {
         Command::Eval(args) => instantiate::run(args.into()),
         Command::Check(args) => run_check(args),
+        Command::Graph(args) => run_graph(args),
     };
     std::process::exit(code);
 }
