@@ -229,7 +229,15 @@ impl Diagnostic {
     /// A finding of `code` at its default severity.
     pub fn new(code: &'static str, message: impl Into<String>, location: Option<Location>) -> Diagnostic {
         let severity = rule(code).map(|r| r.default).unwrap_or(Severity::Error);
-        Diagnostic { code, severity, message: message.into(), location, help: None, related: Vec::new(), contexts: Vec::new() }
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            location,
+            help: None,
+            related: Vec::new(),
+            contexts: Vec::new(),
+        }
     }
 
     /// Adds a help line.

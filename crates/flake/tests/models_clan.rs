@@ -127,7 +127,9 @@ fn default_template_through_lib_clan() {
     let json = eval_json(expr, t.path().to_path_buf()).expect("the default template evaluates");
     assert_eq!(
         json,
-        format!(r#"{{"inst":{TEMPLATE_INSTANCES},"machines":[],"meta":{{"domain":"clan.lol","name":"my-clan"}},"nixos":{{}}}}"#)
+        format!(
+            r#"{{"inst":{TEMPLATE_INSTANCES},"machines":[],"meta":{{"domain":"clan.lol","name":"my-clan"}},"nixos":{{}}}}"#
+        )
     );
 }
 

@@ -184,15 +184,33 @@ fn import_tree_api_matches_import_tree() {
         ("pipeTo", "(lit.pipeTo builtins.length) t"),
         ("result", "(lit.addPath (t + \"/a/b\")).leafs.result"),
         ("new", "(((lit.addPath (t + \"/a\")).new.addPath (t + \"/ab\")).withLib lib).files"),
-        ("addAPI late binding", "((lit.addAPI { r = s: s.late; }).addAPI { late = s: (s.addPath (t + \"/ab\")).files; }).r"),
-        ("trees as roots", "(lit.filter (lib.hasInfix \"mod\")).leafs [ (it.addPath (t + \"/m/opt\")) (t + \"/m/set\") ]"),
-        ("module shape", "let m = it (t + \"/ab\"); in { n = builtins.length m.imports; inner = ((builtins.head m.imports) { inherit lib; }).imports; }"),
+        (
+            "addAPI late binding",
+            "((lit.addAPI { r = s: s.late; }).addAPI { late = s: (s.addPath (t + \"/ab\")).files; }).r",
+        ),
+        (
+            "trees as roots",
+            "(lit.filter (lib.hasInfix \"mod\")).leafs [ (it.addPath (t + \"/m/opt\")) (t + \"/m/set\") ]",
+        ),
+        (
+            "module shape",
+            "let m = it (t + \"/ab\"); in { n = builtins.length m.imports; inner = ((builtins.head m.imports) { inherit lib; }).imports; }",
+        ),
         ("as a module", "(lib.evalModules { modules = [ (it.addPath (t + \"/m/opt\")) ]; }).config.hello"),
         ("called as a module", "(lib.evalModules { modules = [ (it (t + \"/m/opt\")) ]; }).config.hello"),
-        ("inline modules", "(lib.evalModules { modules = [ (it [ { options.x = lib.mkOption { default = 1; }; } (t + \"/m/opt\") ]) ]; }).config"),
-        ("initFilter on inline modules", "(lib.evalModules { modules = [ ((it.initFilter (x: !(x ? config.boom))) [ { options.x = lib.mkOption { default = 1; }; } { config.boom = 1; } ]) ]; }).config.x"),
+        (
+            "inline modules",
+            "(lib.evalModules { modules = [ (it [ { options.x = lib.mkOption { default = 1; }; } (t + \"/m/opt\") ]) ]; }).config",
+        ),
+        (
+            "initFilter on inline modules",
+            "(lib.evalModules { modules = [ ((it.initFilter (x: !(x ? config.boom))) [ { options.x = lib.mkOption { default = 1; }; } { config.boom = 1; } ]) ]; }).config.x",
+        ),
         ("no lib", "builtins.tryEval (it.leafs t)"),
-        ("is a tree", "{ config = it ? __config.__functor; api = builtins.attrNames (removeAttrs lit [ \"__config\" \"__functor\" ]); }"),
+        (
+            "is a tree",
+            "{ config = it ? __config.__functor; api = builtins.attrNames (removeAttrs lit [ \"__config\" \"__functor\" ]); }",
+        ),
     ];
     for (what, call) in calls {
         let run = |tree: &Path| {

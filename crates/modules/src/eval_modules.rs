@@ -274,8 +274,7 @@ fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArg
                     // A module left out as unknown may be what provides it.
                     let r = match r {
                         Err(e)
-                            if e.kind() == ErrorKind::MissingAttribute
-                                && crate::record::is_incomplete(ev, record) =>
+                            if e.kind() == ErrorKind::MissingAttribute && crate::record::is_incomplete(ev, record) =>
                         {
                             Err(crate::lenient::unknown_error(&format!("module argument `{name}`")))
                         }

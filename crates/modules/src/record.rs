@@ -50,7 +50,15 @@ pub struct ArgRequest {
 /// Starts a record if a recorder is installed; returns its index.
 pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, span: Span) -> Option<usize> {
     let r = ev.extension_mut::<Recorder>()?;
-    r.evals.push(EvalRecord { class, special_args, result: Value::Null, span, requests: Vec::new(), incomplete: false, errors: Vec::new() });
+    r.evals.push(EvalRecord {
+        class,
+        special_args,
+        result: Value::Null,
+        span,
+        requests: Vec::new(),
+        incomplete: false,
+        errors: Vec::new(),
+    });
     Some(r.evals.len() - 1)
 }
 
