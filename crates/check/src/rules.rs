@@ -155,7 +155,9 @@ fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Locatio
     let text = if mkey.is_empty() {
         format!("a `{found}` module is imported into a `{expected}` evaluation ({machine})")
     } else {
-        format!("`flake.modules.{mclass}.{mkey}` is a `{found}` module, imported into a `{expected}` evaluation ({machine})")
+        format!(
+            "`flake.modules.{mclass}.{mkey}` is a `{found}` module, imported into a `{expected}` evaluation ({machine})"
+        )
     };
     let at = cx.scan.refs.iter().find(|r| {
         r.class.as_deref() == Some(mclass.as_str())
@@ -173,57 +175,160 @@ fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Locatio
     (text, at.map(|r| r.location.clone()))
 }
 
-/// Resolves the root flake's inputs: `--input`, then a bundled model by
-/// name, else an opaque value.
+/// Resolves the root flake's inputs: `--input`, a local copy at the
+/// store path `flake.lock` implies, a bundled model, else an opaque value
+/// (dendrite-flake's resolver decides; this builds the values).
 pub fn resolve_inputs(
     ev: &mut Evaluator,
     loader: &Loader,
     root: &Path,
     opts: &CheckOptions,
 ) -> (Value, Vec<InputInfo>) {
-    let names = input_names(ev, loader, root);
+    let _ = ev;
+    let lock = match std::fs::read_to_string(root.join("flake.lock")) {
+        Ok(text) => match dendrite_flake::lock::FlakeLock::parse(&text) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("warning: flake.lock: {e}; resolving inputs from flake.nix only");
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let mut resolver = dendrite_flake::inputs::InputResolver::new(root)
+        .with_declared(declared_inputs(&root.join("flake.nix")))
+        .with_store_dir(opts.store_dir.clone().unwrap_or_else(|| "/nix/store".into()));
+    if let Some(l) = &lock {
+        resolver = resolver.with_lock(l);
+    }
+    for (n, p) in &opts.inputs {
+        resolver = resolver.with_override(n.clone(), p.clone());
+    }
     let mut entries = Vec::new();
     let mut infos = Vec::new();
-    for name in names {
-        let (value, how) = resolve_one(loader, &name, opts, 0);
-        entries.push((name.clone(), value));
-        infos.push(InputInfo { name, how });
+    for r in resolver.root_inputs() {
+        let (value, how) = input_value(loader, &resolver, &r, 0);
+        infos.push(InputInfo { name: r.name.clone(), how });
+        entries.push((r.name.clone(), value));
     }
     (inputs_value(entries), infos)
 }
 
-fn resolve_one(loader: &Loader, name: &str, opts: &CheckOptions, depth: usize) -> (Value, String) {
-    if let Some((_, p)) = opts.inputs.iter().find(|(n, _)| n == name) {
-        if p.join("flake.nix").is_file() && depth < 3 {
-            // Its own inputs: by name, through models (a store copy's lock is not read yet).
-            let own = flake_input_names(&p.join("flake.nix"));
-            let entries: Vec<(String, Value)> =
-                own.into_iter().map(|n| (n.clone(), resolve_one(loader, &n, opts, depth + 1).0)).collect();
-            return (loader.flake_on_disk(p, inputs_value(entries)), format!("override {}", p.display()));
+/// The value of one resolved input.
+fn input_value(
+    loader: &Loader,
+    resolver: &dendrite_flake::inputs::InputResolver,
+    r: &dendrite_flake::inputs::ResolvedInput,
+    depth: usize,
+) -> (Value, String) {
+    use dendrite_flake::inputs::Resolution;
+    match &r.resolution {
+        Resolution::Override(p) | Resolution::StoreCopy(p) | Resolution::LocalPath(p) => {
+            let kind = match &r.resolution {
+                Resolution::Override(_) => "override",
+                Resolution::StoreCopy(_) => "store copy",
+                _ => "local path",
+            };
+            if !r.flake || !p.join("flake.nix").is_file() || depth > 4 {
+                let v = dendrite_eval::value::Value::attrs(vec![dendrite_eval::value::Attr::new(
+                    dendrite_syntax::Symbol::new("outPath"),
+                    crate::load::s(&p.to_string_lossy()),
+                )]);
+                return (v, format!("{kind} {} (source only)", p.display()));
+            }
+            // Its own inputs: from the lock when it has a node, else by name.
+            let own: Vec<dendrite_flake::inputs::ResolvedInput> = match &r.node {
+                Some(node) => resolver.inputs_of(node, &r.path),
+                None => Vec::new(),
+            };
+            let mut entries: Vec<(String, Value)> =
+                own.iter().map(|i| (i.name.clone(), input_value(loader, resolver, i, depth + 1).0)).collect();
+            if r.node.is_none() {
+                for n in flake_input_names(&p.join("flake.nix")) {
+                    let v = match model_for_name(&n) {
+                        Some(m) => loader.model_input(m),
+                        None => loader.opaque(&n),
+                    };
+                    entries.push((n, v));
+                }
+            }
+            (loader.flake_on_disk(p, inputs_value(entries)), format!("{kind} {}", p.display()))
         }
-        let s = p.to_string_lossy().into_owned();
-        return (
-            dendrite_eval::value::Value::attrs(vec![dendrite_eval::value::Attr::new(
-                dendrite_syntax::Symbol::new("outPath"),
-                crate::load::s(&s),
-            )]),
-            format!("override {s} (not a flake)"),
-        );
-    }
-    match model_for_name(name) {
-        Some(m) => (loader.model_input(m), format!("model {m}")),
-        None => (loader.opaque(name), "opaque".into()),
+        Resolution::Model(m) => {
+            let name = match m.name() {
+                "nixpkgs-lib" => "nixpkgs",
+                other => other,
+            };
+            let name = model_for_name(name).unwrap_or("nixpkgs");
+            (loader.model_input(name), format!("model {name}"))
+        }
+        Resolution::Opaque { reason } => (loader.opaque(&r.name), format!("opaque ({reason})")),
     }
 }
 
-/// The input names a flake.nix declares (statically, from its text).
-fn flake_input_names(path: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
-    let parsed = rnix::Root::parse(&text);
-    let mut names = BTreeSet::new();
+/// The inputs a flake.nix declares, read from its syntax: `inputs.x.url`,
+/// `inputs.x.follows`, `inputs.x.flake = false`, in either nesting.
+fn declared_inputs(path: &Path) -> Vec<dendrite_flake::inputs::DeclaredInput> {
+    use dendrite_flake::inputs::{DeclaredInput, DeclaredSpec};
     use rnix::ast::{self, HasEntry};
     use rowan::ast::AstNode;
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let parsed = rnix::Root::parse(&text);
     let Some(ast::Expr::AttrSet(top)) = parsed.tree().expr() else { return Vec::new() };
+    let mut found: BTreeMap<String, (Option<DeclaredSpec>, bool)> = BTreeMap::new();
+    let string_of = |e: Option<ast::Expr>| -> Option<String> {
+        match e? {
+            ast::Expr::Str(s) => {
+                let t = s.syntax().text().to_string();
+                Some(t.trim_matches('"').to_string())
+            }
+            _ => None,
+        }
+    };
+    let mut add = |path: &[String], value: Option<ast::Expr>| {
+        let (name, rest) = match path {
+            [name, rest @ ..] => (name.clone(), rest),
+            _ => return,
+        };
+        let entry = found.entry(name).or_insert((None, true));
+        match rest {
+            [k] if k == "url" => {
+                if let Some(u) = string_of(value) {
+                    entry.0 = Some(DeclaredSpec::Url(u));
+                }
+            }
+            [k] if k == "follows" => {
+                if let Some(u) = string_of(value) {
+                    entry.0 = Some(DeclaredSpec::Follows(u));
+                }
+            }
+            [k] if k == "flake" => {
+                if let Some(ast::Expr::Ident(i)) = value
+                    && i.syntax().text() == "false"
+                {
+                    entry.1 = false;
+                }
+            }
+            [] => {
+                if let Some(u) = string_of(value) {
+                    entry.0 = Some(DeclaredSpec::Url(u));
+                }
+            }
+            _ => {}
+        }
+    };
+    fn walk(set: &ast::AttrSet, prefix: Vec<String>, add: &mut dyn FnMut(&[String], Option<ast::Expr>)) {
+        for entry in set.entries() {
+            let ast::Entry::AttrpathValue(apv) = entry else { continue };
+            let Some(ap) = apv.attrpath() else { continue };
+            let mut path = prefix.clone();
+            path.extend(ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()));
+            match apv.value() {
+                Some(ast::Expr::AttrSet(inner)) if path.len() < 3 => walk(&inner, path, add),
+                v => add(&path, v),
+            }
+        }
+    }
     for entry in top.entries() {
         let ast::Entry::AttrpathValue(apv) = entry else { continue };
         let Some(ap) = apv.attrpath() else { continue };
@@ -232,51 +337,27 @@ fn flake_input_names(path: &Path) -> Vec<String> {
         if parts.first().map(String::as_str) != Some("inputs") {
             continue;
         }
-        if let Some(n) = parts.get(1) {
-            names.insert(n.clone());
-        } else if let Some(ast::Expr::AttrSet(set)) = apv.value() {
-            for e in set.entries() {
-                if let ast::Entry::AttrpathValue(inner) = e
-                    && let Some(first) = inner.attrpath().and_then(|p| p.attrs().next())
-                {
-                    names.insert(first.syntax().text().to_string().trim_matches('"').to_string());
-                }
-            }
+        let rest = parts[1..].to_vec();
+        match apv.value() {
+            Some(ast::Expr::AttrSet(set)) if rest.len() < 2 => walk(&set, rest, &mut add),
+            v => add(&rest, v),
         }
     }
-    // The outputs function's formals name inputs too (`{ self, nixpkgs, ... }:`).
-    names.remove("self");
-    names.into_iter().collect()
-}
-
-fn input_names(_ev: &mut Evaluator, _loader: &Loader, root: &Path) -> Vec<String> {
-    let mut names: BTreeSet<String> = flake_input_names(&root.join("flake.nix")).into_iter().collect();
-    if let Ok(text) = std::fs::read_to_string(root.join("flake.lock")) {
-        for n in lock_root_inputs(&text) {
-            names.insert(n);
-        }
-    }
-    names.into_iter().collect()
-}
-
-/// The root node's input names of a flake.lock (a small, tolerant reader;
-/// `dendrite-flake`'s lock parser does the full job).
-fn lock_root_inputs(text: &str) -> Vec<String> {
-    let Some(i) = text.find("\"root\": {") else { return Vec::new() };
-    let rest = &text[i..];
-    let Some(j) = rest.find("\"inputs\": {") else { return Vec::new() };
-    let body = &rest[j + "\"inputs\": {".len()..];
-    let Some(end) = body.find('}') else { return Vec::new() };
-    body[..end]
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let l = l.strip_prefix('"')?;
-            let k = l.find('"')?;
-            Some(l[..k].to_string())
-        })
+    found
+        .into_iter()
+        .filter(|(n, _)| n != "self")
+        .map(|(name, (spec, flake))| DeclaredInput { name, spec: spec.unwrap_or(DeclaredSpec::Registry), flake })
         .collect()
 }
+
+/// The input names a flake.nix declares (statically, from its text).
+fn flake_input_names(path: &Path) -> Vec<String> {
+    declared_inputs(path).into_iter().map(|d| d.name).collect()
+}
+
+/// A recorded evaluation: class, result, argument requests (module key,
+/// name, formal's span, has default), special argument names.
+type RecordedEval = (Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>);
 
 /// D201 and D202 from the recorded `evalModules` calls.
 pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
@@ -288,13 +369,17 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
             Ok(Value::String(s)) => s.to_str_lossy().into_owned(),
             _ => String::new(),
         };
-        let context = if class == "flake" { "the top-level configuration".to_string() } else { format!("a `{class}` configuration") };
+        let context = if class == "flake" {
+            "the top-level configuration".to_string()
+        } else {
+            format!("a `{class}` configuration")
+        };
         for e in errs {
             cx.eval_error(&e, &context);
         }
     }
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
-    let evals: Vec<(Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>)> = rec
+    let evals: Vec<RecordedEval> = rec
         .evals
         .iter()
         .filter(|r| !r.incomplete)
@@ -456,12 +541,8 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
     if any_dynamic_class || outputs.top_incomplete {
         return;
     }
-    let typo_classes: BTreeSet<String> = cx
-        .diags
-        .iter()
-        .filter(|d| d.code == "D102")
-        .filter_map(|d| quoted(&d.message).map(str::to_string))
-        .collect();
+    let typo_classes: BTreeSet<String> =
+        cx.diags.iter().filter(|d| d.code == "D102").filter_map(|d| quoted(&d.message).map(str::to_string)).collect();
     let mut reported = BTreeSet::new();
     for def in &s.defs {
         if dynamic.contains(&def.class) || typo_classes.contains(&def.class) || def.key.starts_with("machines/") {
@@ -623,10 +704,37 @@ fn in_per_system(node: &rnix::SyntaxNode) -> bool {
 /// The model carries the interfaces of some; an instance of one it does
 /// not carry is unknown to dendrite, not a mistake.
 const UPSTREAM_SERVICES: &[&str] = &[
-    "admin", "borgbackup", "certificates", "coredns", "data-mesher", "dm-dns", "dyndns", "emergency-access",
-    "garage", "hello-world", "importer", "installer", "internet", "kde", "localbackup", "matrix-synapse",
-    "monitoring", "mycelium", "ncps", "p2p-ssh-iroh", "packages", "pki", "sshd", "syncthing", "tor",
-    "trusted-nix-caches", "users", "wifi", "wireguard", "yggdrasil", "zerotier",
+    "admin",
+    "borgbackup",
+    "certificates",
+    "coredns",
+    "data-mesher",
+    "dm-dns",
+    "dyndns",
+    "emergency-access",
+    "garage",
+    "hello-world",
+    "importer",
+    "installer",
+    "internet",
+    "kde",
+    "localbackup",
+    "matrix-synapse",
+    "monitoring",
+    "mycelium",
+    "ncps",
+    "p2p-ssh-iroh",
+    "packages",
+    "pki",
+    "sshd",
+    "syncthing",
+    "tor",
+    "trusted-nix-caches",
+    "users",
+    "wifi",
+    "wireguard",
+    "yggdrasil",
+    "zerotier",
 ];
 
 /// Reads a value, `None` when it is unknown or fails (failures of the
@@ -675,7 +783,8 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
     let Some(data) = crate::walk::clan_data(ev, outputs) else { return };
     let Ok(data) = ev.force(&data) else { return };
     let inventory_machines = get(ev, &data, &["machines"]).map(|m| names(ev, &m)).unwrap_or_default();
-    let mut tags: BTreeSet<String> = get(ev, &data, &["tags"]).map(|t| names(ev, &t)).unwrap_or_default().into_iter().collect();
+    let mut tags: BTreeSet<String> =
+        get(ev, &data, &["tags"]).map(|t| names(ev, &t)).unwrap_or_default().into_iter().collect();
     for m in &inventory_machines {
         if let Some(t) = get(ev, &data, &["machines", m, "tags"]) {
             tags.extend(strings(ev, &t));
@@ -760,8 +869,14 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                 let input = get(ev, &idata, &["module", "input"]).and_then(|v| as_str(ev, Some(v))).unwrap_or_default();
                 let loc = cx.scan.locate(&["instances", &inst, "module", "input"]);
                 cx.diags.push(
-                    Diagnostic::new("D501", format!("instance `{inst}` takes its module from `{input}`, which is not an input of this flake"), loc)
-                        .help("add the input to flake.nix, or fix `module.input`"),
+                    Diagnostic::new(
+                        "D501",
+                        format!(
+                            "instance `{inst}` takes its module from `{input}`, which is not an input of this flake"
+                        ),
+                        loc,
+                    )
+                    .help("add the input to flake.nix, or fix `module.input`"),
                 );
                 continue;
             }
@@ -779,8 +894,10 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                     format!("service `{module_name}` has no role `{role}` (instance `{inst}`)"),
                     loc,
                 );
-                d = d.help(did_you_mean(&role, roles_avail.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("roles of `{module_name}`: {}", roles_avail.join(", "))));
+                d = d.help(
+                    did_you_mean(&role, roles_avail.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("roles of `{module_name}`: {}", roles_avail.join(", "))),
+                );
                 cx.diags.push(d);
                 continue;
             }
@@ -791,8 +908,10 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                     format!("role `{role}` of instance `{inst}` names machine `{m}`, which is not in the inventory"),
                     loc,
                 );
-                d = d.help(did_you_mean(&m, inventory_machines.iter().map(String::as_str))
-                    .unwrap_or_else(|| "add it to `clan.inventory.machines` or fix the name".into()));
+                d = d.help(
+                    did_you_mean(&m, inventory_machines.iter().map(String::as_str))
+                        .unwrap_or_else(|| "add it to `clan.inventory.machines` or fix the name".into()),
+                );
                 cx.diags.push(d);
             }
             for t in get(ev, &rdata, &["unknownTags"]).map(|v| strings(ev, &v)).unwrap_or_default() {
@@ -806,8 +925,10 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                     format!("role `{role}` of instance `{inst}` names tag `{t}`, which no machine has"),
                     loc,
                 );
-                d = d.help(did_you_mean(&t, tags.iter().map(String::as_str))
-                    .unwrap_or_else(|| "tag a machine with it in `clan.inventory.machines.<name>.tags`".into()));
+                d = d.help(
+                    did_you_mean(&t, tags.iter().map(String::as_str))
+                        .unwrap_or_else(|| "tag a machine with it in `clan.inventory.machines.<name>.tags`".into()),
+                );
                 cx.diags.push(d);
             }
             // D502: settings against the role's interface.
@@ -872,8 +993,10 @@ pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[Machine]) {
                     format!("vars generator `{g}` depends on `{dep}`, which machine `{}` does not have", m.name),
                     loc,
                 );
-                d = d.help(did_you_mean(&dep, all.iter().map(String::as_str))
-                    .unwrap_or_else(|| "define that generator on the machine, or drop the dependency".into()));
+                d = d.help(
+                    did_you_mean(&dep, all.iter().map(String::as_str))
+                        .unwrap_or_else(|| "define that generator on the machine, or drop the dependency".into()),
+                );
                 cx.diags.push(d);
             }
         }
