@@ -165,10 +165,11 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
 
     let outputs = walk::top_level(&mut ev, &mut cx, &flake);
     let machines = walk::machines(&mut ev, &mut cx, &outputs, &loader);
-    rules::recorded(&mut ev, &mut cx, &loader);
     rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
     rules::clan(&mut ev, &mut cx, &outputs, &machines);
     rules::vars(&mut ev, &mut cx, &machines);
+    // Last: it reports what every evaluation above recorded.
+    rules::recorded(&mut ev, &mut cx, &loader);
 
     let mut diags = std::mem::take(&mut cx.diags);
     // An evaluation error at a place a specific rule explains is noise.

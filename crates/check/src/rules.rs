@@ -114,11 +114,23 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         let parts: Vec<&str> = option.split('.').collect();
         // "Definition values: - In `<file>'": the definition's own file.
         let file = msg.split("- In `").nth(1).and_then(|r| r.split('\'').next()).map(std::path::PathBuf::from);
-        if let Some(file) = file
+        if let Some(file) = file.clone()
             && let Some(b) = cx.scan.bindings.iter().find(|b| {
                 b.location.path == file
                     && parts.iter().enumerate().all(|(i, p)| b.path.get(i).and_then(|x| x.as_deref()) == Some(*p))
             })
+        {
+            return Some(b.location.clone());
+        }
+        // An element of a list of submodules (`fleet.caches."[definition 1-entry 2]".url`):
+        // its bindings start a fresh path, so match the option's last name in that file.
+        if parts.iter().any(|p| p.starts_with("\"[definition"))
+            && let (Some(file), Some(last)) = (&file, parts.last())
+            && let Some(b) = cx
+                .scan
+                .bindings
+                .iter()
+                .find(|b| b.location.path == *file && b.path.last().and_then(|x| x.as_deref()) == Some(*last))
         {
             return Some(b.location.clone());
         }
@@ -151,7 +163,7 @@ fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Locatio
         Some((c, k)) => (c.to_string(), k.trim_matches('"').to_string()),
         None => (found.to_string(), String::new()),
     };
-    let machine = context.split(':').next().unwrap_or(context);
+    let machine = context.split(':').next().unwrap_or(context).split(" (").next().unwrap_or(context);
     let text = if mkey.is_empty() {
         format!("a `{found}` module is imported into a `{expected}` evaluation ({machine})")
     } else {
@@ -172,7 +184,24 @@ fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Locatio
                     && r.location.end <= b.value.1
             })
     });
-    (text, at.map(|r| r.location.clone()))
+    if let Some(r) = at {
+        return (text, Some(r.location.clone()));
+    }
+    // A clan machine whose inventory class disagrees with its module's.
+    if let Some(name) = machine.strip_prefix("clan.machines.")
+        && let Some(loc) = cx.scan.locate(&["inventory", "machines", name, "machineClass"])
+    {
+        let module = if mkey.is_empty() {
+            "registered in clan.machines".to_string()
+        } else {
+            format!("flake.modules.{mclass}.{mkey}")
+        };
+        let text = format!(
+            "clan machine `{name}` has `machineClass = \"{expected}\"` in the inventory, but its module `{module}` is a `{found}` module"
+        );
+        return (text, Some(loc));
+    }
+    (text, None)
 }
 
 /// Resolves the root flake's inputs: `--input`, a local copy at the
@@ -375,7 +404,17 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
             format!("a `{class}` configuration")
         };
         for e in errs {
-            cx.eval_error(&e, &context);
+            let Some(mut d) = from_error(cx, &e, &context) else { continue };
+            // clan evaluates role settings against the role's interface in
+            // evaluations of class `<service>.<role>.settings`.
+            if class.ends_with(".settings") && matches!(d.code, "D601" | "D002") {
+                d.code = "D502";
+                d.severity = crate::diag::rule("D502").map(|r| r.default).unwrap_or(d.severity);
+                d.help = Some(
+                    "these settings are checked against the role's interface; see the service's documentation".into(),
+                );
+            }
+            cx.diags.push(d);
         }
     }
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
@@ -557,12 +596,23 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
         cx.diags.push(
             Diagnostic::new(
                 "D701",
-                format!("`flake.modules.{}.\"{}\"` is defined but nothing in this flake imports it", def.class, def.key),
+                format!(
+                    "`flake.modules.{}.{}` is defined but nothing in this flake imports it",
+                    def.class,
+                    nix_attr(&def.key)
+                ),
                 Some(def.location.clone()),
             )
             .help("import it where it is meant to apply, or remove it (set D701 to \"off\" in dendrite.toml if other flakes consume it)"),
         );
     }
+}
+
+/// An attribute name as Nix source: quoted unless it is an identifier.
+fn nix_attr(name: &str) -> String {
+    let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''));
+    if ident { name.to_string() } else { format!("\"{name}\"") }
 }
 
 /// `flake.modules` class -> keys, from the top-level configuration.
@@ -601,6 +651,16 @@ fn skipped_files(cx: &mut Ctx, s: &scan::Scan) {
         if !named {
             let text = std::fs::read_to_string(&f).unwrap_or_default();
             let len = text.lines().next().map(str::len).unwrap_or(0);
+            // At what the file would have contributed: its first
+            // `flake.modules.<class>.<key>` definition (files start with a
+            // comment header, so line 1 rarely shows anything), else line 1.
+            let def = s
+                .bindings
+                .iter()
+                .filter(|b| b.location.path == f && b.path.len() >= 4)
+                .filter(|b| b.path[0].as_deref() == Some("flake") && b.path[1].as_deref() == Some("modules"))
+                .filter_map(|b| b.names.first().cloned().flatten())
+                .min_by_key(|l| l.start);
             cx.diags.push(
                 Diagnostic::new(
                     "D702",
@@ -608,7 +668,7 @@ fn skipped_files(cx: &mut Ctx, s: &scan::Scan) {
                         "import-tree skips `{}` (a path component starts with `_`) and nothing imports it",
                         rel.display()
                     ),
-                    Some(Location::line_of(&f, &text, 0, len)),
+                    Some(def.unwrap_or_else(|| Location::line_of(&f, &text, 0, len))),
                 )
                 .help("rename it so that no component starts with `_`, import it explicitly, or delete it"),
             );
@@ -813,6 +873,26 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
                 .help(format!("register its module: `clan.machines.{m}.imports = [ config.flake.modules.<class>.\"machines/.../{m}\" ];`")),
             );
         }
+        // The reverse: registered in `clan.machines` only. clan adds such a
+        // machine to the inventory itself (class nixos, no tags), so it gets
+        // no services and a darwin machine the wrong builder; the usual cause
+        // is a rename or a deletion done in one half of the registry only.
+        let flag = |ev: &mut Evaluator, name: &str| {
+            let a = origins.as_ref().and_then(|o| ev.attr_of(o, name).ok().flatten());
+            as_bool(ev, a)
+        };
+        let (in_inventory, in_json) = (flag(ev, "inventory"), flag(ev, "inventoryJson"));
+        if registered == Some(true) && in_inventory == Some(false) && in_json != Some(true) {
+            let loc = cx.scan.within(&["clan", "machines", m]).or_else(|| cx.scan.locate(&["machines", m]));
+            cx.diags.push(
+                Diagnostic::new(
+                    "D401",
+                    format!("machine `{m}` is registered in `clan.machines` but not in the clan inventory"),
+                    loc,
+                )
+                .help(format!("add `clan.inventory.machines.{m} = {{ machineClass = \"...\"; tags = [ ... ]; }};`, or remove the registration")),
+            );
+        }
     }
     // D401: machine modules exported but registered nowhere.
     let registered_refs: BTreeSet<String> =
@@ -969,6 +1049,19 @@ pub fn clan(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, _machines: &[Ma
     }
 }
 
+/// The misspelled string inside a generator's `dependencies` list.
+fn dependency_location(cx: &Ctx, generator: &str, dep: &str) -> Option<Location> {
+    let suffix = [Some("generators"), Some(generator), Some("dependencies")];
+    for b in cx.scan.ending_with(&suffix) {
+        let Ok(text) = std::fs::read_to_string(&b.location.path) else { continue };
+        let (a, z) = (b.value.0 as usize, (b.value.1 as usize).min(text.len()));
+        if let Some(i) = text.get(a..z).and_then(|v| v.find(&format!("\"{dep}\""))) {
+            return Some(Location::line_of(&b.location.path, &text, a + i, dep.len() + 2));
+        }
+    }
+    cx.scan.locate(&["generators", generator, "dependencies"])
+}
+
 /// D503: vars generators depending on generators the machine does not have.
 pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[Machine]) {
     let span = cx.span;
@@ -987,7 +1080,7 @@ pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[Machine]) {
                 if all.contains(&dep) || !reported.insert((g.clone(), dep.clone())) {
                     continue;
                 }
-                let loc = cx.scan.locate(&["generators", g, "dependencies"]);
+                let loc = dependency_location(cx, g, &dep);
                 let mut d = Diagnostic::new(
                     "D503",
                     format!("vars generator `{g}` depends on `{dep}`, which machine `{}` does not have", m.name),

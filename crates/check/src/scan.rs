@@ -68,7 +68,12 @@ pub fn parse_all(ev: &mut Evaluator, cx: &mut Ctx, files: &[PathBuf]) -> Vec<Fil
         let text = file.text(&ev.db).clone();
         let diags = file_diagnostics(&ev.db, file);
         let mut ok = true;
-        for d in diags.iter().filter(|d| d.kind.is_error()) {
+        // Nix stops at the first syntax error; later ones are mostly echoes.
+        let first_syntax = diags.iter().position(|d| d.kind == dendrite_syntax::DiagnosticKind::Syntax);
+        for (i, d) in diags.iter().enumerate().filter(|(_, d)| d.kind.is_error()) {
+            if first_syntax.is_some_and(|f| i > f) {
+                continue;
+            }
             ok = false;
             let start: usize = d.range.start().into();
             let len: usize = d.range.len().into();
@@ -139,6 +144,10 @@ pub struct Binding {
     pub location: Location,
     /// The value's byte range in the file.
     pub value: (u32, u32),
+    /// Where each name of `path` is written (`None` for dynamic names).
+    /// Lets a finding about `roles.sever` point at `sever` in
+    /// `roles.sever.tags.server = { };`, not at the enclosing instance.
+    pub names: Vec<Option<Location>>,
 }
 
 /// What the scan found in all files.
@@ -233,6 +242,7 @@ impl Walker<'_> {
                                     path: path.iter().map(|p| p.as_ref().map(|(n, _)| n.clone())).collect(),
                                     location: self.loc(last.syntax()),
                                     value: (r.start().into(), r.end().into()),
+                                    names: path.iter().map(|p| p.as_ref().map(|(_, n)| self.loc(n))).collect(),
                                 });
                             }
                             for a in ap.attrs() {
@@ -259,7 +269,18 @@ impl Walker<'_> {
         // The binding must be exactly `... flake.modules.<class>.<key>` (a
         // definition of one key), at the top of a module.
         let Some(i) = names.windows(2).position(|w| w == [Some("flake"), Some("modules")]) else { return };
-        if i != 0 || path.len() != 4 {
+        if i != 0 || path.len() < 4 {
+            return;
+        }
+        // `flake.modules.nixos.base.services.x = ...` defines (part of) `base`;
+        // record each key once per binding.
+        if path.len() > 4
+            && self
+                .out
+                .defs
+                .last()
+                .is_some_and(|d| Some(&d.key) == path[3].as_ref().map(|(k, _)| k) && d.location.path == self.file.path)
+        {
             return;
         }
         let (Some((class, cnode)), Some((key, knode))) = (&path[2], &path[3]) else { return };
@@ -435,7 +456,25 @@ impl Scan {
             if let Some(b) = self.ending_with(&s).next() {
                 return Some(b.location.clone());
             }
+            // Written inside a longer path (`roles.server.machines.cinnabar.settings = ...`
+            // for `[.., "machines", "cinnabar"]`): the name itself.
+            if let Some(loc) = self.within(&suffix[..n]) {
+                return Some(loc);
+            }
         }
         None
+    }
+
+    /// Where the last name of `seq` is written, in the first binding whose
+    /// path contains `seq` (contiguous).
+    pub fn within(&self, seq: &[&str]) -> Option<Location> {
+        if seq.is_empty() {
+            return None;
+        }
+        self.bindings.iter().find_map(|b| {
+            let end = (seq.len()..=b.path.len())
+                .find(|&e| b.path[e - seq.len()..e].iter().zip(seq).all(|(p, s)| p.as_deref() == Some(*s)))?;
+            b.names.get(end - 1).cloned().flatten()
+        })
     }
 }
