@@ -66,6 +66,12 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
     let own = e.span().and_then(|s| loc_in_flake(cx, s));
     let traced = e.0.trace.iter().filter_map(|f| f.span).find_map(|s| loc_in_flake(cx, s));
     let primary = related.first().map(|(_, l)| l.clone()).or(own.clone()).or(traced);
+    // A missing file: where a path literal names it.
+    let primary = primary.or_else(|| {
+        let missing = msg.split("getting status of '").nth(1)?.split('\'').next()?;
+        let i = cx.scan.path_literals.iter().position(|p| p.as_path() == Path::new(missing))?;
+        cx.scan.path_literal_locations.get(i).cloned()
+    });
 
     let (code, message, help): (&'static str, String, Option<String>) = if msg
         .contains("cannot be imported into a module evaluation that expects class")

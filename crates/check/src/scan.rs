@@ -163,6 +163,8 @@ pub struct Scan {
     pub duplicates: Vec<Duplicate>,
     /// Files named by path literals (resolved, canonical when possible).
     pub path_literals: Vec<PathBuf>,
+    /// Where each of `path_literals` is written.
+    pub path_literal_locations: Vec<Location>,
 }
 
 /// Scans the parsed files.
@@ -412,8 +414,10 @@ impl Walker<'_> {
         }
         let dir = self.file.path.parent().unwrap_or(Path::new("/"));
         let joined = dir.join(&text);
-        let p = joined.canonicalize().unwrap_or(joined);
+        let p = joined.canonicalize().unwrap_or_else(|_| normalize(&joined));
         self.out.path_literals.push(p);
+        let loc = self.loc(node);
+        self.out.path_literal_locations.push(loc);
     }
 }
 
@@ -477,4 +481,19 @@ impl Scan {
             b.names.get(end - 1).cloned().flatten()
         })
     }
+}
+
+/// `a/./b/../c` -> `a/c`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

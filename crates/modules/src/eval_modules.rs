@@ -476,6 +476,13 @@ impl Collector<'_> {
                     crate::record::incomplete(ev, self.margs.record);
                     continue;
                 }
+                // A missing or unreadable file: reported, and the rest of
+                // the evaluation goes on without it.
+                Err(e) if tolerant && matches!(e.kind(), ErrorKind::Io | ErrorKind::Parse) => {
+                    crate::record::error(ev, self.margs.record, e);
+                    crate::record::incomplete(ev, self.margs.record);
+                    continue;
+                }
                 r => r?,
             };
             self.check_class(ev, &module)?;
