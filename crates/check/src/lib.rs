@@ -23,6 +23,7 @@ pub mod graph;
 mod load;
 mod models;
 pub mod output;
+mod parallel;
 mod rules;
 mod scan;
 mod walk;
@@ -40,6 +41,11 @@ pub struct CheckOptions {
     pub inputs: Vec<(String, PathBuf)>,
     /// The Nix store directory where locked inputs may be found.
     pub store_dir: Option<String>,
+    /// Worker processes for the machines (default 1: none). Workers are
+    /// forked, which is only safe while no other thread of the process
+    /// allocates: the command line sets it, a multi-threaded embedder
+    /// should not.
+    pub jobs: Option<usize>,
 }
 
 /// Counts for the summary line.
@@ -165,11 +171,47 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
 
     let outputs = walk::top_level(&mut ev, &mut cx, &flake);
     let machines = walk::machines(&mut ev, &mut cx, &outputs, &loader);
+    // Machines are independent: worker processes check shares of them
+    // (the evaluator's values are not shareable between threads; a forked
+    // copy of the evaluated top level is, and its memory goes with it).
+    let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
+    let jobs = opts.jobs.unwrap_or(1);
+    let jobs = jobs.min(machines.len() / 4).max(1);
+    let mut done = false;
+    if jobs > 1 {
+        let results = parallel::fork_map(jobs, |k| {
+            let before = cx.diags.len();
+            let mine: Vec<&walk::Machine> = machines.iter().skip(k).step_by(jobs).collect();
+            for m in &mine {
+                walk::check_machine(&mut ev, &mut cx, m);
+            }
+            rules::vars(&mut ev, &mut cx, &mine);
+            rules::recorded(&mut ev, &mut cx, from);
+            parallel::encode(&cx.diags[before..], cx.summary.machines, cx.summary.machines_skipped)
+        });
+        if let Some(results) = results {
+            for bytes in results {
+                if let Some((diags, machines, skipped)) = parallel::decode(&bytes) {
+                    cx.diags.extend(diags);
+                    cx.summary.machines += machines;
+                    cx.summary.machines_skipped += skipped;
+                }
+            }
+            done = true;
+        }
+    }
+    if !done {
+        for m in &machines {
+            walk::check_machine(&mut ev, &mut cx, m);
+        }
+        let all: Vec<&walk::Machine> = machines.iter().collect();
+        rules::vars(&mut ev, &mut cx, &all);
+        rules::recorded(&mut ev, &mut cx, from);
+    }
     rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
     rules::clan(&mut ev, &mut cx, &outputs, &machines);
-    rules::vars(&mut ev, &mut cx, &machines);
-    // Last: it reports what every evaluation above recorded.
-    rules::recorded(&mut ev, &mut cx, &loader);
+    // What the top level and clan's settings evaluations recorded.
+    rules::recorded(&mut ev, &mut cx, 0);
 
     let mut diags = std::mem::take(&mut cx.diags);
     // An evaluation error at a place a specific rule explains is noise.
@@ -234,6 +276,9 @@ fn finish(cx: &Ctx, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             && d.location.is_none()
             && missing_args.iter().any(|a| d.message == format!("attribute '{a}' missing")))
     });
+    for d in &mut out {
+        d.contexts.sort();
+    }
     out.sort_by(|a, b| {
         let ka = a.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));
         let kb = b.location.as_ref().map(|l| (l.path.clone(), l.line, l.column));

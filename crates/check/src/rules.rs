@@ -35,7 +35,70 @@ const LOWER_LEVEL_ROOTS: &[&str] = &[
     "users",
     "virtualisation",
     "xdg",
+    // Also only ever set by NixOS / nix-darwin / home-manager modules (no
+    // flake-parts module has them): without them a dropped NixOS module
+    // whose first option is `i18n` or `documentation` read as plain D601.
+    "console",
+    "documentation",
+    "fonts",
+    "home-manager",
+    "i18n",
+    "power",
+    "powerManagement",
+    "swapDevices",
+    "time",
+    "zramSwap",
 ];
+
+/// Module arguments only lower-level module systems provide: a module under
+/// modules/ asking for one of them is a NixOS / home-manager module (D602).
+const LOWER_LEVEL_ARGS: &[&str] =
+    &["pkgs", "modulesPath", "osConfig", "nixosConfig", "darwinConfig", "utils", "baseModules"];
+
+/// Where the function of the file at `path` names the formal `name`.
+fn formal_location(path: &Path, name: &str) -> Option<Location> {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let text = std::fs::read_to_string(path).ok()?;
+    let root = rnix::Root::parse(&text).tree();
+    let ast::Expr::Lambda(l) = root.expr()? else { return None };
+    let ast::Param::Pattern(p) = l.param()? else { return None };
+    p.pat_entries().filter_map(|e| e.ident()).find(|id| id.syntax().text() == name).map(|id| {
+        let r = id.syntax().text_range();
+        Location::line_of(path, &text, r.start().into(), r.len().into())
+    })
+}
+
+/// A top-level module (a file import-tree loads) asking for an argument the
+/// flake-parts evaluation does not have: Nix fails with "attribute 'pkgs'
+/// missing" inside lib/modules.nix, with no place in the flake. The trace
+/// names the argument and the module's file; report at the formal.
+fn top_level_missing_argument(cx: &Ctx, e: &EvalError, first_line: &str, context: &str) -> Option<Diagnostic> {
+    if !(context.starts_with("the flake's outputs") || context.starts_with("the top-level")) {
+        return None;
+    }
+    let name = first_line.strip_prefix("attribute '")?.strip_suffix("' missing")?;
+    let file = e.0.trace.iter().find_map(|f| {
+        let rest = f.message.strip_prefix(&format!("while evaluating the module argument `{name}' in \""))?;
+        Some(std::path::PathBuf::from(rest.strip_suffix("\":")?))
+    })?;
+    if !file.starts_with(cx.root.join("modules")) {
+        return None;
+    }
+    let loc = formal_location(&file, name)?;
+    let d = if LOWER_LEVEL_ARGS.contains(&name) {
+        Diagnostic::new(
+            "D602",
+            format!("this module asks for `{name}`, which only NixOS, nix-darwin and home-manager provide: it is not a flake-parts module"),
+            Some(loc),
+        )
+        .help("wrap it: `flake.modules.<class>.<name> = { pkgs, ... }: { ... };` (every file under modules/ is a flake-parts module)")
+    } else {
+        Diagnostic::new("D201", format!("module argument `{name}` is not provided by the top-level (flake-parts) evaluation"), Some(loc))
+            .help("flake-parts modules get `config`, `lib`, `options`, `inputs`, `self`, `withSystem` ...; give the argument a default or take the value from `config`")
+    };
+    Some(d)
+}
 
 fn loc_in_flake(cx: &Ctx, span: Span) -> Option<Location> {
     Location::of(span).filter(|l| cx.in_flake(&l.path))
@@ -66,6 +129,10 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
     let own = e.span().and_then(|s| loc_in_flake(cx, s));
     let traced = e.0.trace.iter().filter_map(|f| f.span).find_map(|s| loc_in_flake(cx, s));
     let primary = related.first().map(|(_, l)| l.clone()).or(own.clone()).or(traced);
+    if let Some(mut d) = top_level_missing_argument(cx, e, &first_line, context) {
+        d.contexts.push(context.to_string());
+        return Some(d);
+    }
     // A missing file: where a path literal names it.
     let primary = primary.or_else(|| {
         let missing = msg.split("getting status of '").nth(1)?.split('\'').next()?;
@@ -85,7 +152,13 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
     } else if msg.starts_with("The option `") && msg.contains("does not exist") {
         let option = quoted(&msg).unwrap_or("").to_string();
         let root = option.split('.').next().unwrap_or("");
-        if context.starts_with("the top-level") && LOWER_LEVEL_ROOTS.contains(&root) {
+        // `clan.core.*` is the NixOS/darwin side of clan: at the top level
+        // (where `clan` is clan-core's flake module) it means a machine
+        // module was dropped under modules/.
+        let clan_core = option == "flake.clan.core" || option.starts_with("flake.clan.core.");
+        if (context.starts_with("the top-level") || context.starts_with("the flake's outputs"))
+            && (LOWER_LEVEL_ROOTS.contains(&root) || clan_core)
+        {
             ("D602", format!("`{option}` is not a flake-parts option: this looks like a NixOS, nix-darwin or home-manager module under modules/"),
                  Some("wrap it: `flake.modules.<class>.<name> = { ... }: { ... };` (every file under modules/ is a flake-parts module)".into()))
         } else {
@@ -127,6 +200,19 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
             })
         {
             return Some(b.location.clone());
+        }
+        // Written through an alias of a `flake.*` option (`clan.core.x` for
+        // `flake.clan.core`): the path without `flake.` at the start of a binding.
+        if parts.len() > 1
+            && parts[0] == "flake"
+            && let Some(file) = &file
+            && let Some(loc) = cx.scan.bindings.iter().find_map(|b| {
+                let same = b.location.path == *file
+                    && parts[1..].iter().enumerate().all(|(i, p)| b.path.get(i).and_then(|x| x.as_deref()) == Some(*p));
+                if same { b.names.get(parts.len() - 2).cloned().flatten() } else { None }
+            })
+        {
+            return Some(loc);
         }
         // An element of a list of submodules (`fleet.caches."[definition 1-entry 2]".url`):
         // its bindings start a fresh path, so match the option's last name in that file.
@@ -395,10 +481,15 @@ fn flake_input_names(path: &Path) -> Vec<String> {
 type RecordedEval = (Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>);
 
 /// D201 and D202 from the recorded `evalModules` calls.
-pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
+/// Only the evaluations recorded from index `from` on are looked at (a
+/// worker process reports those it made itself).
+pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
-    let errors: Vec<(Value, Vec<EvalError>)> =
-        rec.evals.iter().filter(|r| !r.errors.is_empty()).map(|r| (r.class.clone(), r.errors.clone())).collect();
+    let errors: Vec<(Value, Vec<EvalError>)> = rec.evals[from.min(rec.evals.len())..]
+        .iter()
+        .filter(|r| !r.errors.is_empty())
+        .map(|r| (r.class.clone(), r.errors.clone()))
+        .collect();
     for (class, errs) in errors {
         let class = match ev.force(&class) {
             Ok(Value::String(s)) => s.to_str_lossy().into_owned(),
@@ -424,8 +515,7 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, _loader: &Loader) {
         }
     }
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
-    let evals: Vec<RecordedEval> = rec
-        .evals
+    let evals: Vec<RecordedEval> = rec.evals[from.min(rec.evals.len())..]
         .iter()
         .filter(|r| !r.incomplete)
         .map(|r| {
@@ -1069,7 +1159,7 @@ fn dependency_location(cx: &Ctx, generator: &str, dep: &str) -> Option<Location>
 }
 
 /// D503: vars generators depending on generators the machine does not have.
-pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[Machine]) {
+pub fn vars(ev: &mut Evaluator, cx: &mut Ctx, machines: &[&Machine]) {
     let span = cx.span;
     let mut reported = BTreeSet::new();
     for m in machines {

@@ -440,7 +440,7 @@ pub struct Machine {
     pub eval: Value,
 }
 
-/// Walks every machine configuration among the outputs.
+/// Every machine configuration among the outputs (not yet evaluated).
 pub fn machines(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, loader: &crate::load::Loader) -> Vec<Machine> {
     let mut found = Vec::new();
     let Some(Value::Attrs(flake)) = &outputs.flake else { return found };
@@ -480,9 +480,6 @@ pub fn machines(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, loader: &cr
             Ok(ms) => found.extend(ms),
             Err(e) => cx.eval_error(&e, "the machine modules"),
         }
-    }
-    for m in &found {
-        check_machine(ev, cx, m);
     }
     found
 }
@@ -561,7 +558,8 @@ fn clan_machines(ev: &mut Evaluator, loader: &crate::load::Loader, data: &Value)
     Ok(out)
 }
 
-fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
+/// Evaluates one machine and walks its configuration.
+pub fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
     cx.summary.machines += 1;
     let context = format!("{}.{} ({})", m.source, m.name, m.class);
     let mut w = OptionWalk::new(ev, &format!("{context}: the option"));

@@ -110,6 +110,9 @@ struct CheckArgs {
     /// Print how each input was resolved.
     #[arg(long, short)]
     verbose: bool,
+    /// Worker processes for checking machines (default: the number of CPUs).
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -133,8 +136,12 @@ fn run_check(args: CheckArgs) -> i32 {
             }
         }
     }
-    let opts =
-        dendrite_check::CheckOptions { dir: args.flake.clone(), inputs, store_dir: Some(args.store_dir.clone()) };
+    let opts = dendrite_check::CheckOptions {
+        dir: args.flake.clone(),
+        inputs,
+        store_dir: Some(args.store_dir.clone()),
+        jobs: Some(args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
+    };
     let report = match dendrite_check::check(opts) {
         Ok(r) => r,
         Err(e) => {
