@@ -32,6 +32,9 @@ pub use config::Config;
 pub use diag::{Diagnostic, Location, RULES, Severity};
 pub use load::InputInfo;
 
+/// The most machines one worker process checks.
+const MACHINES_PER_WORKER: usize = 16;
+
 /// What to check and how.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
@@ -41,10 +44,10 @@ pub struct CheckOptions {
     pub inputs: Vec<(String, PathBuf)>,
     /// The Nix store directory where locked inputs may be found.
     pub store_dir: Option<String>,
-    /// Worker processes for the machines (default 1: none). Workers are
-    /// forked, which is only safe while no other thread of the process
-    /// allocates: the command line sets it, a multi-threaded embedder
-    /// should not.
+    /// Worker processes checking machines at a time (`None` or 0: none,
+    /// the machines are checked in this process). Workers are forked, which
+    /// is only safe while no other thread of the process allocates: the
+    /// command line sets it, a multi-threaded embedder should not.
     pub jobs: Option<usize>,
 }
 
@@ -175,13 +178,14 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
     let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
-    let jobs = opts.jobs.unwrap_or(1);
-    let jobs = jobs.min(machines.len() / 4).max(1);
     let mut done = false;
-    if jobs > 1 {
-        let results = parallel::fork_map(jobs, |k| {
+    if let Some(jobs) = opts.jobs.filter(|j| *j > 0 && !machines.is_empty()) {
+        // Shards of a few machines each: a worker's memory stays small.
+        let per = machines.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
+        let shards = machines.len().div_ceil(per);
+        let results = parallel::fork_map(shards, jobs, |k| {
             let before = cx.diags.len();
-            let mine: Vec<&walk::Machine> = machines.iter().skip(k).step_by(jobs).collect();
+            let mine: Vec<&walk::Machine> = machines.iter().skip(k * per).take(per).collect();
             for m in &mine {
                 walk::check_machine(&mut ev, &mut cx, m);
             }

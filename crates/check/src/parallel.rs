@@ -11,18 +11,37 @@ use std::path::PathBuf;
 
 use crate::diag::{Diagnostic, Location, Severity, rule};
 
-/// Runs `work(k)` for `k` in `0..n`, each in a forked child, and returns
-/// what each child produced, in order; `None` if a worker failed.
+/// Runs `work(k)` for `k` in `0..n`, each in a forked child, at most
+/// `jobs` at a time, and returns what each child produced, in order;
+/// `None` if a worker failed. Small shards keep each worker's memory small
+/// (the evaluator frees little until its process ends).
 #[cfg(unix)]
-pub fn fork_map(n: usize, mut work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<Vec<u8>>> {
+pub fn fork_map(n: usize, jobs: usize, mut work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<Vec<u8>>> {
     use std::io::{Read, Write};
     use std::os::fd::FromRawFd;
-    let mut children = Vec::with_capacity(n);
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(n);
+    let mut running: std::collections::VecDeque<(i32, std::fs::File)> = std::collections::VecDeque::new();
+    let mut ok = true;
+    let finish = |child: (i32, std::fs::File), out: &mut Vec<Vec<u8>>| -> bool {
+        let (pid, mut f) = child;
+        let mut bytes = Vec::new();
+        let read = f.read_to_end(&mut bytes).is_ok();
+        let mut status = 0;
+        // SAFETY: `pid` is a child of this process.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        out.push(bytes);
+        read && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    };
     for k in 0..n {
+        if running.len() >= jobs.max(1)
+            && let Some(oldest) = running.pop_front()
+        {
+            ok &= finish(oldest, &mut out);
+        }
         let mut fds = [0i32; 2];
         // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return reap(children);
+            return reap(running.into());
         }
         // Output written before the fork must not be written twice.
         let _ = std::io::stdout().flush();
@@ -37,13 +56,13 @@ pub fn fork_map(n: usize, mut work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<
                 libc::close(fds[0]);
                 libc::close(fds[1]);
             }
-            return reap(children);
+            return reap(running.into());
         }
         if pid == 0 {
             // SAFETY: the read end belongs to the parent.
             unsafe { libc::close(fds[0]) };
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k)));
-            let code = match out {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k)));
+            let code = match result {
                 Ok(bytes) => {
                     // SAFETY: the write end is this child's, owned by the File from here on.
                     let mut f = unsafe { std::fs::File::from_raw_fd(fds[1]) };
@@ -58,18 +77,10 @@ pub fn fork_map(n: usize, mut work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<
         // SAFETY: the write end belongs to the child.
         unsafe { libc::close(fds[1]) };
         // SAFETY: the read end is the parent's, owned by the File from here on.
-        children.push((pid, unsafe { std::fs::File::from_raw_fd(fds[0]) }));
+        running.push_back((pid, unsafe { std::fs::File::from_raw_fd(fds[0]) }));
     }
-    let mut out = Vec::with_capacity(n);
-    let mut ok = true;
-    for (pid, mut f) in children {
-        let mut bytes = Vec::new();
-        ok &= f.read_to_end(&mut bytes).is_ok();
-        let mut status = 0;
-        // SAFETY: `pid` is a child of this process.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        ok &= libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        out.push(bytes);
+    while let Some(child) = running.pop_front() {
+        ok &= finish(child, &mut out);
     }
     ok.then_some(out)
 }
@@ -87,7 +98,7 @@ fn reap(children: Vec<(i32, std::fs::File)>) -> Option<Vec<Vec<u8>>> {
 
 /// Without `fork`, the caller does the work itself.
 #[cfg(not(unix))]
-pub fn fork_map(_n: usize, _work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<Vec<u8>>> {
+pub fn fork_map(_n: usize, _jobs: usize, _work: impl FnMut(usize) -> Vec<u8>) -> Option<Vec<Vec<u8>>> {
     None
 }
 

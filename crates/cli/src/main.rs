@@ -110,7 +110,8 @@ struct CheckArgs {
     /// Print how each input was resolved.
     #[arg(long, short)]
     verbose: bool,
-    /// Worker processes for checking machines (default: the number of CPUs).
+    /// Worker processes checking machines at a time (default: the number of
+    /// CPUs; 0 checks them in the main process).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
 }

@@ -54,7 +54,7 @@ fn workers_find_what_one_process_finds() {
     let text = std::fs::read_to_string(&stibnite).unwrap().replacen("      casks\n", "      caks\n", 1);
     std::fs::write(&stibnite, text).unwrap();
     let d = dir.path().to_str().unwrap();
-    let (c1, one) = dendrite(&["check", d, "-j", "1", "--format", "json"]);
+    let (c1, one) = dendrite(&["check", d, "-j", "0", "--format", "json"]);
     let (c2, two) = dendrite(&["check", d, "-j", "2", "--format", "json"]);
     assert_eq!((c1, c2), (1, 1));
     assert!(one.contains("\"code\":\"D101\"") && one.contains("\"code\":\"D002\""), "{one}");
