@@ -4,7 +4,8 @@
 # flake-parts, import-tree and nixpkgs lib from the corpus, by
 # nix-instantiate and by dendrite (native module system, and interpreted),
 # one after the other on the same machine. Prints wall time, peak memory,
-# whether the outputs are identical, and the ratios.
+# whether the outputs are identical, and the ratios; then `dendrite check`
+# of the same tree as a flake (bundled models instead of the corpus).
 #
 #   benches/dendritic.sh                 # N=1000 M=100 and N=5000 M=500
 #   benches/dendritic.sh 1000 100        # one size
@@ -41,9 +42,10 @@ run_size() {
   fi
   nat=$(DENDRITE_NATIVE_MODULES=1 measure native "$dir/native.out" "$dendrite" eval eval.nix)
   den=$(DENDRITE_NATIVE_MODULES=0 measure interpreted "$dir/interp.out" "$dendrite" eval eval.nix)
-  python3 - "$n" "$m" "$nix_line" "$nat" "$den" "$dir" <<'PY'
+  chk=$(measure check "$dir/check.out" "$dendrite" check .)
+  python3 - "$n" "$m" "$nix_line" "$nat" "$den" "$dir" "$chk" <<'PY'
 import sys, filecmp, os
-n, m, nix, nat, den, d = sys.argv[1:]
+n, m, nix, nat, den, d, chk = sys.argv[1:]
 def parse(s):
     if not s: return None
     _, t, mem = s.split()
@@ -61,6 +63,8 @@ for name, r, out in rows:
     else:
         ratio = ""
     print(f"  {name:<22} {r[0]:7.2f} s {r[1]:8.1f} MiB  {ratio}  {same}")
+c = parse(chk)
+print(f"  {'dendrite check':<22} {c[0]:7.2f} s {c[1]:8.1f} MiB  (the flake's top level and every machine, with the bundled models)")
 PY
   cd - > /dev/null
   rm -rf "$dir"
