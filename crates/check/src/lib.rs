@@ -25,7 +25,7 @@ mod models;
 pub mod output;
 mod parallel;
 mod rules;
-mod scan;
+pub mod scan;
 mod walk;
 
 pub use config::Config;
@@ -44,6 +44,8 @@ pub struct CheckOptions {
     pub inputs: Vec<(String, PathBuf)>,
     /// The Nix store directory where locked inputs may be found.
     pub store_dir: Option<String>,
+    /// Editor buffers that differ from the files on disk.
+    pub overlays: Vec<(PathBuf, String)>,
     /// Worker processes checking machines at a time (`None` or 0: none,
     /// the machines are checked in this process). Workers are forked, which
     /// is only safe while no other thread of the process allocates: the
@@ -149,6 +151,9 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
         scan: Default::default(),
     };
 
+    for (path, text) in &opts.overlays {
+        ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
+    }
     let files = scan::nix_files(&root);
     cx.summary.files = files.len();
     let parsed = scan::parse_all(&mut ev, &mut cx, &files);
@@ -305,4 +310,42 @@ pub(crate) fn force_or_report(ev: &mut Evaluator, cx: &mut Ctx, v: &Value, conte
             None
         }
     }
+}
+
+/// Where `flake.modules` entries are defined and referenced, from the
+/// syntax alone (fast: for the language server).
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    /// The flake's directory.
+    pub root: PathBuf,
+    /// References (`config.flake.modules.<class>.<key>`, `with` lists).
+    pub refs: Vec<scan::NsRef>,
+    /// Definitions (`flake.modules.<class>.<key> = ...`).
+    pub defs: Vec<scan::NsDef>,
+}
+
+/// Parses and scans the flake in `dir` (with editor buffers laid over).
+pub fn index(dir: &Path, overlays: &[(PathBuf, String)]) -> Result<Index, String> {
+    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let overlays = overlays.to_vec();
+    dendrite_eval::run_with_stack(move || {
+        let mut ev = Evaluator::new(RootDatabase::default(), EvalSettings::default());
+        for (path, text) in &overlays {
+            ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
+        }
+        let span = ev.builtin_span();
+        let mut cx = Ctx {
+            root: root.clone(),
+            diags: Vec::new(),
+            config: Config::default(),
+            summary: Summary::default(),
+            span,
+            scan: Default::default(),
+        };
+        let files = scan::nix_files(&root);
+        let parsed = scan::parse_all(&mut ev, &mut cx, &files);
+        let s = scan::scan(&ev, &parsed);
+        std::mem::forget(ev);
+        Ok(Index { root, refs: s.refs, defs: s.defs })
+    })
 }

@@ -55,7 +55,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 
 /// Parses every file through the evaluator's database (so evaluation
 /// reuses the trees) and reports those that do not parse or lower.
-pub fn parse_all(ev: &mut Evaluator, cx: &mut Ctx, files: &[PathBuf]) -> Vec<FileInfo> {
+pub(crate) fn parse_all(ev: &mut Evaluator, cx: &mut Ctx, files: &[PathBuf]) -> Vec<FileInfo> {
     let mut out = Vec::with_capacity(files.len());
     for path in files {
         let file = match ev.db.file(path) {

@@ -54,6 +54,13 @@ enum Command {
     /// which entry or file imports which (solid edges), from the syntax
     /// alone. Render DOT with Graphviz: `dendrite graph | dot -Tsvg > g.svg`.
     Graph(GraphArgs),
+    /// Run the language server on stdin/stdout: `dendrite check`'s findings
+    /// as you type (for every file of the flake), go to definition and hover
+    /// for `flake.modules` keys, completion of keys and classes.
+    ///
+    /// Neovim: vim.lsp.start({ name = "dendrite", cmd = { "dendrite", "lsp" },
+    ///   root_dir = vim.fs.root(0, "flake.nix") })
+    Lsp,
 }
 
 #[derive(clap::Args, Debug)]
@@ -142,6 +149,7 @@ fn run_check(args: CheckArgs) -> i32 {
         inputs,
         store_dir: Some(args.store_dir.clone()),
         jobs: Some(args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
+        overlays: Vec::new(),
     };
     let report = match dendrite_check::check(opts) {
         Ok(r) => r,
@@ -356,6 +364,7 @@ fn main() {
         Command::Eval(args) => instantiate::run(args.into()),
         Command::Check(args) => run_check(args),
         Command::Graph(args) => run_graph(args),
+        Command::Lsp => dendrite_lsp::run(),
     };
     std::process::exit(code);
 }

@@ -1,0 +1,360 @@
+//! `dendrite lsp`: a language server on stdio for the Nix files of a
+//! dendritic flake.
+//!
+//! On open, change and save it runs `dendrite check` with the editor's
+//! buffers laid over the files on disk and publishes the findings of every
+//! file (an edit in one file can break a machine defined in another), and
+//! clears files whose findings went away. Go to definition and hover work on
+//! `flake.modules` keys (`config.flake.modules.<class>."<key>"` and names in
+//! `with config.flake.modules.<class>; [ ... ]`); completion offers the keys
+//! of a class after `flake.modules.<class>.`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use dendrite_check::{CheckOptions, Diagnostic as Finding, Index, Severity};
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_types::notification::Notification as _;
+use lsp_types::request::Request as _;
+use lsp_types::{
+    CompletionItem, CompletionItemKind, CompletionResponse, Diagnostic, DiagnosticSeverity, GotoDefinitionResponse,
+    Hover, HoverContents, InitializeParams, Location, MarkupContent, MarkupKind, NumberOrString, Position,
+    PublishDiagnosticsParams, Range, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, Url,
+};
+
+/// The server's state.
+struct Server {
+    /// The flake being checked (the nearest directory with a flake.nix).
+    root: Option<PathBuf>,
+    /// Open buffers.
+    docs: BTreeMap<PathBuf, String>,
+    /// Files that have findings published.
+    published: BTreeSet<PathBuf>,
+}
+
+/// Runs the server on stdin/stdout until the client exits; returns the exit code.
+pub fn run() -> i32 {
+    let (connection, io_threads) = Connection::stdio();
+    let caps = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        definition_provider: Some(lsp_types::OneOf::Left(true)),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec![".".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let init = match connection.initialize(serde_json::to_value(caps).unwrap_or_default()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("dendrite lsp: initialize failed: {e}");
+            return 1;
+        }
+    };
+    let params: InitializeParams = serde_json::from_value(init).unwrap_or_default();
+    #[allow(deprecated)]
+    let root = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .and_then(|f| f.uri.to_file_path().ok())
+        .or_else(|| params.root_uri.as_ref().and_then(|u| u.to_file_path().ok()))
+        .and_then(|p| flake_root(&p));
+    let mut server = Server { root, docs: BTreeMap::new(), published: BTreeSet::new() };
+    let code = server.main_loop(&connection);
+    drop(connection);
+    let _ = io_threads.join();
+    code
+}
+
+/// The nearest ancestor (or itself) holding a flake.nix.
+fn flake_root(p: &Path) -> Option<PathBuf> {
+    let start = if p.is_dir() { p.to_path_buf() } else { p.parent()?.to_path_buf() };
+    start.ancestors().find(|d| d.join("flake.nix").is_file()).map(Path::to_path_buf)
+}
+
+fn to_range(l: &dendrite_check::Location) -> Range {
+    Range::new(
+        Position::new(l.line.saturating_sub(1), l.column.saturating_sub(1)),
+        Position::new(l.end_line.saturating_sub(1), l.end_column.saturating_sub(1)),
+    )
+}
+
+fn to_lsp(d: &Finding) -> Diagnostic {
+    let range = d.location.as_ref().map(to_range).unwrap_or_default();
+    let mut message = d.message.clone();
+    if let Some(h) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(h);
+    }
+    Diagnostic {
+        range,
+        severity: Some(match d.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Info => DiagnosticSeverity::INFORMATION,
+        }),
+        code: Some(NumberOrString::String(d.code.to_string())),
+        source: Some("dendrite".into()),
+        message,
+        ..Default::default()
+    }
+}
+
+impl Server {
+    fn main_loop(&mut self, c: &Connection) -> i32 {
+        for msg in &c.receiver {
+            match msg {
+                Message::Request(req) => {
+                    match c.handle_shutdown(&req) {
+                        Ok(true) => return 0,
+                        Ok(false) => {}
+                        Err(_) => return 1,
+                    }
+                    let resp = self.request(&req);
+                    if c.sender.send(Message::Response(resp)).is_err() {
+                        return 1;
+                    }
+                }
+                Message::Notification(n) => self.notification(c, &n),
+                Message::Response(_) => {}
+            }
+        }
+        0
+    }
+
+    fn notification(&mut self, c: &Connection, n: &Notification) {
+        use lsp_types::notification::{
+            DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+        };
+        let path = |uri: &Url| uri.to_file_path().ok();
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params.clone()) else {
+                    return;
+                };
+                if let Some(file) = path(&p.text_document.uri) {
+                    if self.root.is_none() {
+                        self.root = flake_root(&file);
+                    }
+                    self.docs.insert(file, p.text_document.text);
+                }
+            }
+            DidChangeTextDocument::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params.clone()) else {
+                    return;
+                };
+                if let (Some(file), Some(change)) = (path(&p.text_document.uri), p.content_changes.into_iter().last()) {
+                    self.docs.insert(file, change.text);
+                }
+            }
+            DidSaveTextDocument::METHOD => {}
+            DidCloseTextDocument::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params.clone()) else {
+                    return;
+                };
+                if let Some(file) = path(&p.text_document.uri) {
+                    self.docs.remove(&file);
+                }
+            }
+            _ => return,
+        }
+        self.recheck(c);
+    }
+
+    fn overlays(&self) -> Vec<(PathBuf, String)> {
+        self.docs.iter().map(|(p, t)| (p.clone(), t.clone())).collect()
+    }
+
+    /// Runs the check and publishes every file's findings.
+    fn recheck(&mut self, c: &Connection) {
+        let Some(root) = self.root.clone() else { return };
+        let opts = CheckOptions { dir: root.clone(), overlays: self.overlays(), ..Default::default() };
+        let report = match dendrite_check::check(opts) {
+            Ok(r) => r,
+            Err(e) => {
+                let n = Notification::new(
+                    lsp_types::notification::ShowMessage::METHOD.into(),
+                    lsp_types::ShowMessageParams {
+                        typ: lsp_types::MessageType::ERROR,
+                        message: format!("dendrite: {e}"),
+                    },
+                );
+                let _ = c.sender.send(Message::Notification(n));
+                return;
+            }
+        };
+        let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+        for d in &report.diagnostics {
+            let file = d.location.as_ref().map(|l| l.path.clone()).unwrap_or_else(|| root.join("flake.nix"));
+            by_file.entry(file).or_default().push(to_lsp(d));
+        }
+        let now: BTreeSet<PathBuf> = by_file.keys().cloned().collect();
+        for gone in self.published.difference(&now) {
+            by_file.entry(gone.clone()).or_default();
+        }
+        for (file, diagnostics) in by_file {
+            let Ok(uri) = Url::from_file_path(&file) else { continue };
+            let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
+            let n = Notification::new(lsp_types::notification::PublishDiagnostics::METHOD.into(), params);
+            let _ = c.sender.send(Message::Notification(n));
+        }
+        self.published = now;
+    }
+
+    fn index(&self) -> Option<Index> {
+        dendrite_check::index(self.root.as_ref()?, &self.overlays()).ok()
+    }
+
+    /// The text of a file (buffer or disk) and the byte offset of a position.
+    fn offset(&self, file: &Path, pos: Position) -> Option<(String, usize)> {
+        let text = match self.docs.get(file) {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(file).ok()?,
+        };
+        let mut offset = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i as u32 == pos.line {
+                let col: usize = line.chars().take(pos.character as usize).map(char::len_utf8).sum();
+                return Some((text.clone(), offset + col));
+            }
+            offset += line.len();
+        }
+        Some((text.clone(), text.len()))
+    }
+
+    fn request(&mut self, req: &Request) -> Response {
+        use lsp_types::request::{Completion, GotoDefinition, HoverRequest};
+        let result = match req.method.as_str() {
+            GotoDefinition::METHOD => serde_json::from_value::<lsp_types::GotoDefinitionParams>(req.params.clone())
+                .ok()
+                .and_then(|p| {
+                    let tp = p.text_document_position_params;
+                    self.definition(&tp.text_document.uri, tp.position)
+                })
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            HoverRequest::METHOD => serde_json::from_value::<lsp_types::HoverParams>(req.params.clone())
+                .ok()
+                .and_then(|p| {
+                    let tp = p.text_document_position_params;
+                    self.hover(&tp.text_document.uri, tp.position)
+                })
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            Completion::METHOD => serde_json::from_value::<lsp_types::CompletionParams>(req.params.clone())
+                .ok()
+                .and_then(|p| {
+                    let tp = p.text_document_position;
+                    self.completion(&tp.text_document.uri, tp.position)
+                })
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            _ => {
+                return Response::new_err(
+                    req.id.clone(),
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("dendrite lsp does not handle {}", req.method),
+                );
+            }
+        };
+        Response::new_ok(req.id.clone(), result.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The reference under the cursor.
+    fn reference_at(&self, uri: &Url, pos: Position) -> Option<(Index, dendrite_check::scan::NsRef)> {
+        let file = uri.to_file_path().ok()?;
+        let (_, offset) = self.offset(&file, pos)?;
+        let index = self.index()?;
+        let canon = file.canonicalize().unwrap_or(file);
+        let r = index
+            .refs
+            .iter()
+            .find(|r| {
+                r.location.path == canon && (r.location.start as usize) <= offset && offset <= r.location.end as usize
+            })?
+            .clone();
+        Some((index, r))
+    }
+
+    fn definition(&self, uri: &Url, pos: Position) -> Option<GotoDefinitionResponse> {
+        let (index, r) = self.reference_at(uri, pos)?;
+        let locs: Vec<Location> = index
+            .defs
+            .iter()
+            .filter(|d| Some(&d.class) == r.class.as_ref() && Some(&d.key) == r.key.as_ref())
+            .filter_map(|d| Some(Location::new(Url::from_file_path(&d.location.path).ok()?, to_range(&d.location))))
+            .collect();
+        (!locs.is_empty()).then_some(GotoDefinitionResponse::Array(locs))
+    }
+
+    fn hover(&self, uri: &Url, pos: Position) -> Option<Hover> {
+        let (index, r) = self.reference_at(uri, pos)?;
+        let (class, key) = (r.class.clone()?, r.key.clone()?);
+        let defs: Vec<String> = index
+            .defs
+            .iter()
+            .filter(|d| d.class == class && d.key == key)
+            .map(|d| {
+                let rel = d.location.path.strip_prefix(&index.root).unwrap_or(&d.location.path);
+                format!("- `{}:{}`", rel.display(), d.location.line)
+            })
+            .collect();
+        let text = if defs.is_empty() {
+            format!("`flake.modules.{class}.{key}`: **no module defines this key**")
+        } else {
+            format!(
+                "`flake.modules.{class}.{key}`: a `{class}` module (deferredModule), defined in {} file{}:\n{}",
+                defs.len(),
+                if defs.len() == 1 { "" } else { "s" },
+                defs.join("\n")
+            )
+        };
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
+            range: None,
+        })
+    }
+
+    fn completion(&self, uri: &Url, pos: Position) -> Option<CompletionResponse> {
+        let file = uri.to_file_path().ok()?;
+        let (text, offset) = self.offset(&file, pos)?;
+        let before = &text[..offset.min(text.len())];
+        let line = before.rsplit('\n').next().unwrap_or("");
+        let index = self.index()?;
+        // `...flake.modules.<class>.` then a partial key.
+        let class = line.rsplit_once("flake.modules.").map(|(_, rest)| rest)?;
+        let (class, _partial) = class.split_once('.').unwrap_or((class, ""));
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        let mut classes: BTreeSet<String> = BTreeSet::new();
+        for d in &index.defs {
+            classes.insert(d.class.clone());
+            if d.class == class {
+                keys.insert(d.key.clone());
+            }
+        }
+        let items: Vec<CompletionItem> =
+            if line.ends_with(&format!("flake.modules.{class}")) || !classes.contains(class) {
+                classes
+                    .into_iter()
+                    .map(|c| CompletionItem { label: c, kind: Some(CompletionItemKind::MODULE), ..Default::default() })
+                    .collect()
+            } else {
+                keys.into_iter()
+                    .map(|k| {
+                        let insert = if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                            k.clone()
+                        } else {
+                            format!("\"{k}\"")
+                        };
+                        CompletionItem {
+                            label: k,
+                            insert_text: Some(insert),
+                            kind: Some(CompletionItemKind::MODULE),
+                            detail: Some(format!("flake.modules.{class}")),
+                            ..Default::default()
+                        }
+                    })
+                    .collect()
+            };
+        Some(CompletionResponse::Array(items))
+    }
+}
