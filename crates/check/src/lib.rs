@@ -86,6 +86,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// Keeps the findings `keep` accepts (the summary counts follow).
+    pub fn retain(&mut self, keep: impl Fn(&Diagnostic) -> bool) {
+        self.diagnostics.retain(|d| keep(d));
+        let count = |s: Severity| self.diagnostics.iter().filter(|d| d.severity == s).count();
+        self.summary.errors = count(Severity::Error);
+        self.summary.warnings = count(Severity::Warning);
+        self.summary.infos = count(Severity::Info);
+    }
+
     /// The process exit code: 1 when an error-level finding remains.
     pub fn exit_code(&self) -> i32 {
         i32::from(self.summary.errors > 0)

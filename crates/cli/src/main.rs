@@ -117,6 +117,12 @@ struct CheckArgs {
     /// Print how each input was resolved.
     #[arg(long, short)]
     verbose: bool,
+    /// Report only findings in files staged in git (`git diff --cached`),
+    /// and those with no file: for pre-commit hooks. The whole flake is
+    /// still evaluated, so a staged edit that breaks a machine defined
+    /// elsewhere is reported at the staged line that causes it.
+    #[arg(long)]
+    changed: bool,
     /// Worker processes checking machines at a time (default: the number of
     /// CPUs; 0 checks them in the main process).
     #[arg(long, short, value_name = "N")]
@@ -131,6 +137,29 @@ enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning uploads.
     Sarif,
+}
+
+/// Absolute paths of the files staged in the git repository holding `dir`.
+fn staged_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let git = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("running git: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let top = std::path::PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let top = top.canonicalize().unwrap_or(top);
+    Ok(git(&["diff", "--cached", "--name-only", "--diff-filter=ACMR"])?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| top.join(l))
+        .collect())
 }
 
 fn run_check(args: CheckArgs) -> i32 {
@@ -151,13 +180,34 @@ fn run_check(args: CheckArgs) -> i32 {
         jobs: Some(args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
         overlays: Vec::new(),
     };
-    let report = match dendrite_check::check(opts) {
+    let staged = if args.changed {
+        match staged_files(&args.flake) {
+            Ok(files) => Some(files),
+            Err(e) => {
+                eprintln!("error: --changed: {e}");
+                return 2;
+            }
+        }
+    } else {
+        None
+    };
+    if staged
+        .as_ref()
+        .is_some_and(|f| !f.iter().any(|p| p.extension().is_some_and(|x| x == "nix") || p.ends_with("flake.lock")))
+    {
+        // Nothing a check could say anything new about.
+        return 0;
+    }
+    let mut report = match dendrite_check::check(opts) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    if let Some(files) = &staged {
+        report.retain(|d| d.location.as_ref().is_none_or(|l| files.iter().any(|f| *f == l.path)));
+    }
     if args.verbose {
         for i in &report.inputs {
             eprintln!("input {}: {}", i.name, i.how);
