@@ -82,3 +82,39 @@ fn sarif_and_graph() {
     let (_, json) = dendrite(&["graph", fleet.to_str().unwrap(), "--format", "json"]);
     assert!(json.starts_with("{\"nodes\":[") && json.contains("\"kind\":\"imports\""));
 }
+
+#[test]
+fn changed_reports_only_staged_files() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("fixtures/fleet"), dir.path());
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+            .args(args)
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "fleet"]);
+    // Two mistakes; only the first file is staged.
+    let stibnite = dir.path().join("modules/machines/darwin/stibnite.nix");
+    let text = std::fs::read_to_string(&stibnite).unwrap().replacen("      casks\n", "      caks\n", 1);
+    std::fs::write(&stibnite, text).unwrap();
+    let crs58 = dir.path().join("modules/users/crs58.nix");
+    let text = std::fs::read_to_string(&crs58).unwrap().replacen("admin = true;", "admin = \"yes\";", 1);
+    std::fs::write(&crs58, text).unwrap();
+    git(&["add", "modules/machines/darwin/stibnite.nix"]);
+    let d = dir.path().to_str().unwrap();
+    let (code, out) = dendrite(&["check", d, "--changed", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("\"code\":\"D101\""), "{out}");
+    assert!(!out.contains("\"code\":\"D601\""), "crs58.nix is not staged: {out}");
+    let (_, all) = dendrite(&["check", d, "--format", "json"]);
+    assert!(all.contains("\"code\":\"D601\""), "without --changed both are reported: {all}");
+}
