@@ -30,6 +30,8 @@ struct Server {
     docs: BTreeMap<PathBuf, String>,
     /// Files that have findings published.
     published: BTreeSet<PathBuf>,
+    /// Whether the first full check has run (it reports progress).
+    checked_once: bool,
 }
 
 /// Runs the server on stdin/stdout until the client exits; returns the exit code.
@@ -61,7 +63,7 @@ pub fn run() -> i32 {
         .and_then(|f| f.uri.to_file_path().ok())
         .or_else(|| params.root_uri.as_ref().and_then(|u| u.to_file_path().ok()))
         .and_then(|p| flake_root(&p));
-    let mut server = Server { root, docs: BTreeMap::new(), published: BTreeSet::new() };
+    let mut server = Server { root, docs: BTreeMap::new(), published: BTreeSet::new(), checked_once: false };
     let code = server.main_loop(&connection);
     drop(connection);
     let _ = io_threads.join();
@@ -72,6 +74,33 @@ pub fn run() -> i32 {
 fn flake_root(p: &Path) -> Option<PathBuf> {
     let start = if p.is_dir() { p.to_path_buf() } else { p.parent()?.to_path_buf() };
     start.ancestors().find(|d| d.join("flake.nix").is_file()).map(Path::to_path_buf)
+}
+
+/// Work-done progress for the first full check (which evaluates every
+/// machine), so that editors show that something is happening.
+fn progress(c: &Connection, begin: bool, title: &str) {
+    use lsp_types::{
+        ProgressParams, ProgressParamsValue, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
+    };
+    let token = NumberOrString::String("dendrite-check".into());
+    if begin {
+        let create = Request::new(
+            "dendrite-progress".to_string().into(),
+            lsp_types::request::WorkDoneProgressCreate::METHOD.into(),
+            lsp_types::WorkDoneProgressCreateParams { token: token.clone() },
+        );
+        let _ = c.sender.send(Message::Request(create));
+    }
+    let value = if begin {
+        WorkDoneProgress::Begin(WorkDoneProgressBegin { title: title.to_string(), ..Default::default() })
+    } else {
+        WorkDoneProgress::End(WorkDoneProgressEnd { message: Some("done".into()) })
+    };
+    let n = Notification::new(
+        lsp_types::notification::Progress::METHOD.into(),
+        ProgressParams { token, value: ProgressParamsValue::WorkDone(value) },
+    );
+    let _ = c.sender.send(Message::Notification(n));
 }
 
 fn to_range(l: &dendrite_check::Location) -> Range {
@@ -171,7 +200,16 @@ impl Server {
     fn recheck(&mut self, c: &Connection) {
         let Some(root) = self.root.clone() else { return };
         let opts = CheckOptions { dir: root.clone(), overlays: self.overlays(), ..Default::default() };
-        let report = match dendrite_check::check(opts) {
+        let first = !self.checked_once;
+        self.checked_once = true;
+        if first {
+            progress(c, true, &format!("checking {}", root.display()));
+        }
+        let report = dendrite_check::check(opts);
+        if first {
+            progress(c, false, "");
+        }
+        let report = match report {
             Ok(r) => r,
             Err(e) => {
                 let n = Notification::new(
