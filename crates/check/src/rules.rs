@@ -156,9 +156,8 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         // (where `clan` is clan-core's flake module) it means a machine
         // module was dropped under modules/.
         let clan_core = option == "flake.clan.core" || option.starts_with("flake.clan.core.");
-        if (context.starts_with("the top-level") || context.starts_with("the flake's outputs"))
-            && (LOWER_LEVEL_ROOTS.contains(&root) || clan_core)
-        {
+        let top = context.starts_with("the top-level") || context.starts_with("the flake's outputs");
+        if (top && LOWER_LEVEL_ROOTS.contains(&root)) || (clan_core && (top || context == "a `clan` configuration")) {
             ("D602", format!("`{option}` is not a flake-parts option: this looks like a NixOS, nix-darwin or home-manager module under modules/"),
                  Some("wrap it: `flake.modules.<class>.<name> = { ... }: { ... };` (every file under modules/ is a flake-parts module)".into()))
         } else {

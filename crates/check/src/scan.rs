@@ -281,7 +281,13 @@ impl Walker<'_> {
                 .out
                 .defs
                 .last()
-                .is_some_and(|d| Some(&d.key) == path[3].as_ref().map(|(k, _)| k) && d.location.path == self.file.path)
+                // Same class too: `flake.modules.darwin.base.x` and `flake.modules.nixos.base.x`
+                // on consecutive lines are two definitions (a misspelled class on the second).
+                .is_some_and(|d| {
+                    Some(&d.key) == path[3].as_ref().map(|(k, _)| k)
+                        && Some(&d.class) == path[2].as_ref().map(|(c, _)| c)
+                        && d.location.path == self.file.path
+                })
         {
             return;
         }
