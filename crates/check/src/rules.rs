@@ -225,10 +225,28 @@ pub fn from_error(cx: &Ctx, e: &EvalError, context: &str) -> Option<Diagnostic> 
         {
             return Some(b.location.clone());
         }
+        // A lower-level option defined at the top of a file under modules/
+        // (reached through an alias such as `clan` -> `flake.clan`).
+        if code == "D602" {
+            let trimmed: Vec<&str> = parts.iter().copied().skip_while(|p| *p == "flake").collect();
+            if let Some(b) = cx.scan.bindings.iter().find(|b| {
+                b.top && trimmed.iter().enumerate().all(|(i, p)| b.path.get(i).and_then(|x| x.as_deref()) == Some(*p))
+            }) {
+                return Some(b.location.clone());
+            }
+        }
         cx.scan.locate_option(&parts)
     });
     let mut d = Diagnostic::new(code, message, primary.clone());
     d.contexts.push(context.to_string());
+    // A template's `"{{name}}"` placeholder is substituted when the template
+    // is instantiated (`clan flakes create`): not the user's mistake yet.
+    if code == "D601" && msg.contains("is not of type") && primary.as_ref().is_some_and(placeholder_at) {
+        d.severity = crate::diag::Severity::Info;
+        d.message = format!("template placeholder: {}", d.message);
+        d = d.help("replace the `{{...}}` placeholder with a real value when you instantiate the template");
+        return Some(d);
+    }
     if let Some(h) = help {
         d = d.help(h);
     }
@@ -293,6 +311,13 @@ fn class_mismatch(cx: &Ctx, msg: &str, context: &str) -> (String, Option<Locatio
         return (text, Some(loc));
     }
     (text, None)
+}
+
+/// Whether the definition at `loc` is a string holding a `{{...}}` placeholder.
+fn placeholder_at(loc: &Location) -> bool {
+    let Ok(text) = std::fs::read_to_string(&loc.path) else { return false };
+    let Some(line) = text.lines().nth(loc.line.saturating_sub(1) as usize) else { return false };
+    line.split('"').skip(1).step_by(2).any(|lit| lit.find("{{").is_some_and(|i| lit[i..].contains("}}")))
 }
 
 /// Resolves the root flake's inputs: `--input`, a local copy at the
@@ -604,7 +629,13 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
     special_args_static(cx, files);
     skipped_files(cx, s);
     // The defined keys, from evaluation.
-    let Some(known) = module_keys(ev, cx, outputs) else { return };
+    let Some(mut known) = module_keys(ev, cx, outputs) else { return };
+    // A file that does not parse is left out of the evaluation; the keys it
+    // means to define are known from what the parser recovered of it.
+    for d in &s.broken_defs {
+        known.entry(d.class.clone()).or_default().insert(d.key.clone());
+    }
+    let _ = files;
     let standard = ["nixos", "darwin", "homeManager", "generic"];
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut dynamic: BTreeSet<String> = BTreeSet::new();

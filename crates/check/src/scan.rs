@@ -148,6 +148,9 @@ pub struct Binding {
     /// Lets a finding about `roles.sever` point at `sever` in
     /// `roles.sever.tags.server = { };`, not at the enclosing instance.
     pub names: Vec<Option<Location>>,
+    /// Whether it is in the file's own module body (`{ ... }: { <here> }`),
+    /// not inside a lower-level module value.
+    pub top: bool,
 }
 
 /// What the scan found in all files.
@@ -155,6 +158,8 @@ pub struct Binding {
 pub struct Scan {
     /// Every binding of every file.
     pub bindings: Vec<Binding>,
+    /// Definitions found in files that do not parse.
+    pub broken_defs: Vec<NsDef>,
     /// References.
     pub refs: Vec<NsRef>,
     /// Definitions.
@@ -170,10 +175,20 @@ pub struct Scan {
 /// Scans the parsed files.
 pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
     let mut s = Scan::default();
-    for f in files.iter().filter(|f| f.ok) {
+    for f in files {
         let root = parse(&ev.db, f.file).root();
-        let mut w = Walker { file: f, out: &mut s };
-        w.node(root.syntax(), &[]);
+        let body = module_body(&root);
+        if f.ok {
+            let mut w = Walker { file: f, out: &mut s, body };
+            w.node(root.syntax(), &[]);
+        } else {
+            // What the parser recovered of a broken file still tells which
+            // keys it means to define (evaluation cannot).
+            let mut partial = Scan::default();
+            let mut w = Walker { file: f, out: &mut partial, body };
+            w.node(root.syntax(), &[]);
+            s.broken_defs.extend(partial.defs);
+        }
     }
     s
 }
@@ -181,6 +196,23 @@ pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
 struct Walker<'a> {
     file: &'a FileInfo,
     out: &'a mut Scan,
+    /// The attribute set a module file evaluates to, under its arguments
+    /// and `let`s.
+    body: Option<SyntaxNode>,
+}
+
+/// The module body of a file: its root expression, under `args:` and `let`s.
+fn module_body(root: &ast::Root) -> Option<SyntaxNode> {
+    let mut e = root.expr()?;
+    loop {
+        e = match e {
+            ast::Expr::Lambda(l) => l.body()?,
+            ast::Expr::LetIn(l) => l.body()?,
+            ast::Expr::Paren(p) => p.expr()?,
+            ast::Expr::AttrSet(s) => return Some(s.syntax().clone()),
+            _ => return None,
+        };
+    }
 }
 
 /// The static name of an attribute (`x`, `"x"`), if it has one.
@@ -216,6 +248,11 @@ impl Walker<'_> {
     /// Walks `node`; `prefix` is the binding path of enclosing attribute
     /// sets (to see `flake = { modules.nixos.x = ...; }` as a definition).
     fn node(&mut self, node: &SyntaxNode, prefix: &[Option<(String, SyntaxNode)>]) {
+        self.node_in(node, prefix, false);
+    }
+
+    /// `top`: the node is the value of a binding of the module body.
+    fn node_in(&mut self, node: &SyntaxNode, prefix: &[Option<(String, SyntaxNode)>], top: bool) {
         if let Some(sel) = ast::Select::cast(node.clone()) {
             self.select(&sel);
         }
@@ -229,6 +266,7 @@ impl Walker<'_> {
             self.path_literal(node);
         }
         if let Some(set) = ast::AttrSet::cast(node.clone()) {
+            let top = top || self.body.as_ref() == Some(node);
             for entry in set.entries() {
                 match entry {
                     ast::Entry::AttrpathValue(apv) => {
@@ -245,6 +283,7 @@ impl Walker<'_> {
                                     location: self.loc(last.syntax()),
                                     value: (r.start().into(), r.end().into()),
                                     names: path.iter().map(|p| p.as_ref().map(|(_, n)| self.loc(n))).collect(),
+                                    top,
                                 });
                             }
                             for a in ap.attrs() {
@@ -252,7 +291,7 @@ impl Walker<'_> {
                             }
                         }
                         if let Some(v) = apv.value() {
-                            self.node(v.syntax(), &path);
+                            self.node_in(v.syntax(), &path, top);
                         }
                     }
                     ast::Entry::Inherit(i) => self.node(i.syntax(), &[]),

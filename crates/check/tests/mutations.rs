@@ -399,7 +399,9 @@ impl Fixture {
         let last = ls.len() - 1;
         // A module declaring `options` must put its definitions under
         // `config`: bindings added at its top would make it invalid.
-        let declares = ls.iter().any(|l| indent_of(l) == 2 && (l.trim_start().starts_with("options") || l.trim_start().starts_with("config")));
+        let declares = ls.iter().any(|l| {
+            indent_of(l) == 2 && (l.trim_start().starts_with("options") || l.trim_start().starts_with("config"))
+        });
         (ls[last] == "}" && !declares).then_some(last)
     }
 

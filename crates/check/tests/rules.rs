@@ -178,8 +178,8 @@ rule_tests! {
     d602_not_a_module => case("D602", "modules/journald.nix", 4, 21);
     // `flake.modules.homeManager.multiplexer` (at the key), imported nowhere.
     d701_unused_module => case("D701", "modules/zellij.nix", 3, 29);
-    // modules/_old/zellij.nix, nothing imports it (at the file's first line).
-    d702_skipped_file => case("D702", "modules/_old/zellij.nix", 1, 1);
+    // modules/_old/zellij.nix, nothing imports it (at the definition it would have made).
+    d702_skipped_file => case("D702", "modules/_old/zellij.nix", 3, 3);
     // `shell` twice in one `imports` list (at the second one).
     d703_duplicate_import => case("D703", "modules/machines/box.nix", 8, 7);
 }
