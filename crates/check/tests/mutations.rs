@@ -958,12 +958,12 @@ fn d502(fx: &Fixture) -> Vec<Mutation> {
                 for _ in 0..2 {
                     let line = format!("{}{}", spaces(ind), unknown[n % unknown.len()]);
                     n += 1;
-                    let (new, l) = insert_after(text, i, &[line.clone()]);
+                    let (new, l) = insert_after(text, i, std::slice::from_ref(&line));
                     out.push(one("D502", format!("unknown setting `{}` ({f}:{})", line.trim(), i + 1), f, new, l));
                 }
-                for j in i + 1..end {
-                    let lt = ls[j].trim();
-                    if indent_of(&ls[j]) != ind || lt.starts_with('#') {
+                for (j, lj) in ls.iter().enumerate().take(end).skip(i + 1) {
+                    let lt = lj.trim();
+                    if indent_of(lj) != ind || lt.starts_with('#') {
                         continue;
                     }
                     if let Some((name, v)) = lt.split_once(" = ") {
@@ -1436,9 +1436,9 @@ fn d703(fx: &Fixture) -> Vec<Mutation> {
     let mut out = Vec::new();
     for w in &fx.withs {
         let ls = fx.lines(&w.file);
-        for j in w.header + 1..w.close {
-            let (text, l) = insert_after(fx.text(&w.file), w.close - 1, &[ls[j].clone()]);
-            out.push(one("D703", format!("`{}` twice in {}", ls[j].trim(), w.owner), &w.file, text, l));
+        for lj in ls.iter().take(w.close).skip(w.header + 1) {
+            let (text, l) = insert_after(fx.text(&w.file), w.close - 1, std::slice::from_ref(lj));
+            out.push(one("D703", format!("`{}` twice in {}", lj.trim(), w.owner), &w.file, text, l));
         }
     }
     for (f, text) in fx.module_files() {
@@ -1545,10 +1545,13 @@ fn run_one(files: &Files, mu: &Mutation) -> Outcome {
 /// again (`mutation_worker`), each running one chunk and exiting.
 const CHUNK: usize = 24;
 
+/// Makes the mutations of one rule from the fixture.
+type Generator = fn(&Fixture) -> Vec<Mutation>;
+
 /// The generated mutations (per-rule counts, and those to run), the same in
 /// the parent and in every worker (generation is deterministic).
 fn plan(fx: &Fixture) -> (BTreeMap<&'static str, usize>, Vec<Mutation>) {
-    let generators: [(&'static str, fn(&Fixture) -> Vec<Mutation>); 16] = [
+    let generators: [(&'static str, Generator); 16] = [
         ("D001", d001),
         ("D002", d002),
         ("D101", d101),

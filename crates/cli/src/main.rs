@@ -117,6 +117,11 @@ struct CheckArgs {
     /// Print how each input was resolved.
     #[arg(long, short)]
     verbose: bool,
+    /// Read editor buffers to check instead of the files on disk from
+    /// standard input, as JSON `[{"path": ..., "text": ...}]` (used by
+    /// `dendrite lsp`, which checks in a fresh process each time).
+    #[arg(long, hide = true)]
+    overlays_stdin: bool,
     /// Report only findings in files staged in git (`git diff --cached`),
     /// and those with no file: for pre-commit hooks. The whole flake is
     /// still evaluated, so a staged edit that breaks a machine defined
@@ -137,6 +142,21 @@ enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning uploads.
     Sarif,
+}
+
+/// `[{"path": ..., "text": ...}]` from standard input.
+fn read_overlays() -> Result<Vec<(std::path::PathBuf, String)>, String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let items = v.as_array().ok_or("expected a JSON array")?;
+    items
+        .iter()
+        .map(|i| match (i["path"].as_str(), i["text"].as_str()) {
+            (Some(p), Some(t)) => Ok((std::path::PathBuf::from(p), t.to_string())),
+            _ => Err("each entry needs string `path` and `text`".to_string()),
+        })
+        .collect()
 }
 
 /// Absolute paths of the files staged in the git repository holding `dir`.
@@ -178,7 +198,17 @@ fn run_check(args: CheckArgs) -> i32 {
         inputs,
         store_dir: Some(args.store_dir.clone()),
         jobs: Some(args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
-        overlays: Vec::new(),
+        overlays: if args.overlays_stdin {
+            match read_overlays() {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("error: --overlays-stdin: {e}");
+                    return 2;
+                }
+            }
+        } else {
+            Vec::new()
+        },
     };
     let staged = if args.changed {
         match staged_files(&args.flake) {
@@ -206,7 +236,7 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     };
     if let Some(files) = &staged {
-        report.retain(|d| d.location.as_ref().is_none_or(|l| files.iter().any(|f| *f == l.path)));
+        report.retain(|d| d.location.as_ref().is_none_or(|l| files.contains(&l.path)));
     }
     if args.verbose {
         for i in &report.inputs {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use dendrite_check::{CheckOptions, Diagnostic as Finding, Index, Severity};
+use dendrite_check::Index;
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
@@ -110,25 +110,63 @@ fn to_range(l: &dendrite_check::Location) -> Range {
     )
 }
 
-fn to_lsp(d: &Finding) -> Diagnostic {
-    let range = d.location.as_ref().map(to_range).unwrap_or_default();
-    let mut message = d.message.clone();
-    if let Some(h) = &d.help {
+/// Runs `dendrite check --format json` on the flake with the buffers laid
+/// over the files, in a fresh process: each check's memory is returned when
+/// it exits (the evaluator does not collect cycles), and it may fork workers
+/// (this process has reader and writer threads, so it must not).
+fn check_in_subprocess(
+    root: &Path,
+    overlays: &[(PathBuf, String)],
+) -> Result<Vec<(Option<PathBuf>, Diagnostic)>, String> {
+    use std::io::Write;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the dendrite binary: {e}"))?;
+    let mut child = std::process::Command::new(exe)
+        .arg("check")
+        .arg(root)
+        .args(["--format", "json", "--overlays-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run dendrite check: {e}"))?;
+    let input: Vec<serde_json::Value> =
+        overlays.iter().map(|(p, t)| serde_json::json!({ "path": p, "text": t })).collect();
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(serde_json::Value::Array(input).to_string().as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.code() == Some(2) || out.stdout.is_empty() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let diags = report["diagnostics"].as_array().cloned().unwrap_or_default();
+    Ok(diags.iter().map(|d| from_json(root, d)).collect())
+}
+
+/// One finding of `--format json` as an LSP diagnostic (and its file).
+fn from_json(root: &Path, d: &serde_json::Value) -> (Option<PathBuf>, Diagnostic) {
+    let n = |k: &str| d[k].as_u64().unwrap_or(1).saturating_sub(1) as u32;
+    let range = Range::new(Position::new(n("line"), n("column")), Position::new(n("end_line"), n("end_column")));
+    let mut message = d["message"].as_str().unwrap_or("").to_string();
+    if let Some(h) = d["help"].as_str() {
         message.push_str("\nhelp: ");
         message.push_str(h);
     }
-    Diagnostic {
+    let severity = match d["severity"].as_str() {
+        Some("error") => DiagnosticSeverity::ERROR,
+        Some("warning") => DiagnosticSeverity::WARNING,
+        _ => DiagnosticSeverity::INFORMATION,
+    };
+    let file = d["file"].as_str().map(|f| root.join(f));
+    let diag = Diagnostic {
         range,
-        severity: Some(match d.severity {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-            Severity::Info => DiagnosticSeverity::INFORMATION,
-        }),
-        code: Some(NumberOrString::String(d.code.to_string())),
+        severity: Some(severity),
+        code: d["code"].as_str().map(|c| NumberOrString::String(c.to_string())),
         source: Some("dendrite".into()),
         message,
         ..Default::default()
-    }
+    };
+    (file, diag)
 }
 
 impl Server {
@@ -199,18 +237,17 @@ impl Server {
     /// Runs the check and publishes every file's findings.
     fn recheck(&mut self, c: &Connection) {
         let Some(root) = self.root.clone() else { return };
-        let opts = CheckOptions { dir: root.clone(), overlays: self.overlays(), ..Default::default() };
         let first = !self.checked_once;
         self.checked_once = true;
         if first {
             progress(c, true, &format!("checking {}", root.display()));
         }
-        let report = dendrite_check::check(opts);
+        let found = check_in_subprocess(&root, &self.overlays());
         if first {
             progress(c, false, "");
         }
-        let report = match report {
-            Ok(r) => r,
+        let found = match found {
+            Ok(f) => f,
             Err(e) => {
                 let n = Notification::new(
                     lsp_types::notification::ShowMessage::METHOD.into(),
@@ -224,9 +261,8 @@ impl Server {
             }
         };
         let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
-        for d in &report.diagnostics {
-            let file = d.location.as_ref().map(|l| l.path.clone()).unwrap_or_else(|| root.join("flake.nix"));
-            by_file.entry(file).or_default().push(to_lsp(d));
+        for (file, d) in found {
+            by_file.entry(file.unwrap_or_else(|| root.join("flake.nix"))).or_default().push(d);
         }
         let now: BTreeSet<PathBuf> = by_file.keys().cloned().collect();
         for gone in self.published.difference(&now) {
