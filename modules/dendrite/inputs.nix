@@ -19,6 +19,15 @@ let
       lenient
       models
       ;
+    # A lower-level configuration evaluated leniently (./system.nix).
+    evalSystem = import ./system.nix {
+      inherit
+        lib
+        unknown
+        lenient
+        models
+        ;
+    };
   };
   # Models take the subset of the arguments they name.
   call =

@@ -3,18 +3,10 @@
 {
   lib,
   unknown,
-  lenient,
-  models,
+  evalSystem,
 }:
 let
-  system = import ../dendrite/system.nix {
-    inherit
-      lib
-      unknown
-      lenient
-      models
-      ;
-  };
+  system = evalSystem;
 in
 {
   lib.darwinSystem =

@@ -4,18 +4,10 @@
 {
   lib,
   unknown,
-  lenient,
-  models,
+  evalSystem,
 }:
 let
-  system = import ../dendrite/system.nix {
-    inherit
-      lib
-      unknown
-      lenient
-      models
-      ;
-  };
+  system = evalSystem;
   nixosSystem =
     args:
     system {
