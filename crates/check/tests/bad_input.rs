@@ -11,18 +11,7 @@ fn fleet() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fleet")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
+use dendrite_corpus::copy_tree as copy_dir;
 
 /// The fleet with `files` added and a typo (`caks` for `casks`) in stibnite.
 fn mutated(files: &[(&str, &str)]) -> (tempfile::TempDir, Report) {

@@ -2,21 +2,10 @@
 //! finding `dendrite lsp` publishes for a typo. Skipped (with a message)
 //! when `nvim` is not installed; CI installs Debian's neovim.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
+use dendrite_corpus::copy_tree as copy_dir;
 
 #[test]
 fn neovim_shows_the_typo() {

@@ -4,7 +4,7 @@
 //!
 //! Tests, conformance runners and benchmarks all read the corpus from
 //! there and must say clearly when it is missing, so they share this one
-//! lookup.
+//! lookup (and a helper to copy fixtures into temporary directories).
 
 use std::path::{Path, PathBuf};
 
@@ -36,5 +36,21 @@ pub fn dir_or_skip(sub: &str) -> Option<PathBuf> {
     } else {
         eprintln!("SKIPPED: the shared corpus is missing ({} not found; set DENDRITE_CORPUS)", wanted.display());
         None
+    }
+}
+
+/// Copies a directory tree (a fixture into a temporary directory that a
+/// test then edits).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    for e in entries {
+        let e = e.unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        let target = to.join(e.file_name());
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+        }
     }
 }
