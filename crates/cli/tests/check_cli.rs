@@ -1,7 +1,7 @@
 //! `dendrite check` as a command: exit codes, formats, and the same
 //! findings whether machines are checked in worker processes or not.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn repo() -> PathBuf {
