@@ -818,16 +818,16 @@ fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
             let parts: Vec<String> =
                 ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect();
             let n = parts.len();
-            let (kind, names): (&str, Vec<(String, rnix::TextRange)>) =
+            let (kind, names): (String, Vec<(String, rnix::TextRange)>) =
                 if n >= 1 && matches!(parts[n - 1].as_str(), "specialArgs" | "extraSpecialArgs") {
                     let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
-                    (parts[n - 1].as_str().to_owned().leak(), set_names(&set))
+                    (enclosing_path(&apv), set_names(&set))
                 } else if n >= 2 && parts[n - 2] == "_module" && parts[n - 1] == "args" {
                     let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
-                    ("_module.args", set_names(&set))
+                    ("_module.args".into(), set_names(&set))
                 } else if n >= 3 && parts[n - 3] == "_module" && parts[n - 2] == "args" {
                     let r = ap.attrs().last().map(|a| a.syntax().text_range()).unwrap_or(ap.syntax().text_range());
-                    ("_module.args", vec![(parts[n - 1].clone(), r)])
+                    ("_module.args".into(), vec![(parts[n - 1].clone(), r)])
                 } else {
                     continue;
                 };
@@ -840,7 +840,7 @@ fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
                     continue;
                 }
                 let loc = Location::line_of(&f.path, &f.text, range.start().into(), range.len().into());
-                found.push((kind, name, loc));
+                found.push((kind.clone(), name, loc));
             }
         }
     }
@@ -855,6 +855,29 @@ fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
             .help("define an option (or use the top-level `config`, e.g. `config.flake.meta`) and read it where needed; or add the name to [special-args] allow in dendrite.toml"),
         );
     }
+}
+
+/// `clan.specialArgs` for `clan = { specialArgs = ...; }`: the binding's
+/// path through the attribute sets around it, up to the enclosing function.
+fn enclosing_path(apv: &rnix::ast::AttrpathValue) -> String {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let text = |p: Option<ast::Attrpath>| -> Vec<String> {
+        p.map(|p| p.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect())
+            .unwrap_or_default()
+    };
+    let mut parts = text(apv.attrpath());
+    for node in apv.syntax().ancestors().skip(1) {
+        if node.kind() == rnix::SyntaxKind::NODE_LAMBDA {
+            break;
+        }
+        if let Some(outer) = ast::AttrpathValue::cast(node) {
+            let mut p = text(outer.attrpath());
+            p.extend(parts);
+            parts = p;
+        }
+    }
+    parts.join(".")
 }
 
 fn set_names(set: &rnix::ast::AttrSet) -> Vec<(String, rnix::TextRange)> {
