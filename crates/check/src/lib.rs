@@ -331,6 +331,10 @@ pub struct Index {
     pub refs: Vec<scan::NsRef>,
     /// Definitions (`flake.modules.<class>.<key> = ...`).
     pub defs: Vec<scan::NsDef>,
+    /// Machines of clan's inventory (`inventory.machines.<name>`).
+    pub inventory_machines: Vec<String>,
+    /// Tags given to inventory machines (`inventory.machines.<name>.tags`).
+    pub tags: Vec<String>,
 }
 
 /// Parses and scans the flake in `dir` (with editor buffers laid over).
@@ -354,7 +358,30 @@ pub fn index(dir: &Path, overlays: &[(PathBuf, String)]) -> Result<Index, String
         let files = scan::nix_files(&root);
         let parsed = scan::parse_all(&mut ev, &mut cx, &files);
         let s = scan::scan(&ev, &parsed);
+        let mut machines = std::collections::BTreeSet::new();
+        let mut tags = std::collections::BTreeSet::new();
+        for b in &s.bindings {
+            let names: Vec<&str> = b.path.iter().map(|p| p.as_deref().unwrap_or("")).collect();
+            let Some(i) = names.windows(2).position(|w| w == ["inventory", "machines"]) else { continue };
+            if let Some(m) = names.get(i + 2).filter(|m| !m.is_empty()) {
+                machines.insert(m.to_string());
+            }
+            if names.len() == i + 4 && names[i + 3] == "tags" {
+                let text = parsed.iter().find(|f| f.path == b.location.path).map(|f| f.text.clone());
+                if let Some(text) = text
+                    && let Some(v) = text.get(b.value.0 as usize..b.value.1 as usize)
+                {
+                    tags.extend(v.split('"').skip(1).step_by(2).map(str::to_string));
+                }
+            }
+        }
         std::mem::forget(ev);
-        Ok(Index { root, refs: s.refs, defs: s.defs })
+        Ok(Index {
+            root,
+            refs: s.refs,
+            defs: s.defs,
+            inventory_machines: machines.into_iter().collect(),
+            tags: tags.into_iter().collect(),
+        })
     })
 }

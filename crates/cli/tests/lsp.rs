@@ -151,6 +151,33 @@ fn typo_appears_and_clears_and_definitions_resolve() {
     );
     assert!(hover["contents"]["value"].as_str().unwrap().contains("flake.modules.darwin.base"));
 
+    // Completion: keys of a class, and inventory machines in a role.
+    let zt = root.join("modules/clan/instances/zerotier.nix");
+    let zt_text = std::fs::read_to_string(&zt).unwrap();
+    let zt_uri = uri(&zt);
+    let edited = zt_text.replacen(
+        "    roles.peer.tags.server = { };\n",
+        "    roles.peer.tags.server = { };\n    roles.moon.machines.\n",
+        1,
+    );
+    let moon_line = edited.lines().position(|l| l.trim() == "roles.moon.machines.").expect("inserted") as u32;
+    c.notify(
+        "textDocument/didOpen",
+        serde_json::json!({ "textDocument": { "uri": zt_uri, "languageId": "nix", "version": 1, "text": edited } }),
+    );
+    let items = c.request(
+        "textDocument/completion",
+        serde_json::json!({ "textDocument": { "uri": zt_uri }, "position": { "line": moon_line, "character": 24 } }),
+    );
+    let labels: Vec<&str> = items.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"cinnabar") && labels.contains(&"stibnite"), "{labels:?}");
+    let keys = c.request(
+        "textDocument/completion",
+        serde_json::json!({ "textDocument": { "uri": furi }, "position": { "line": 3, "character": 31 } }),
+    );
+    let labels: Vec<&str> = keys.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"base") && labels.contains(&"casks"), "{labels:?}");
+
     c.request("shutdown", serde_json::Value::Null);
     c.notify("exit", serde_json::Value::Null);
     let status = c.child.wait().unwrap();

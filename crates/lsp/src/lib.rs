@@ -7,7 +7,8 @@
 //! clears files whose findings went away. Go to definition and hover work on
 //! `flake.modules` keys (`config.flake.modules.<class>."<key>"` and names in
 //! `with config.flake.modules.<class>; [ ... ]`); completion offers the keys
-//! of a class after `flake.modules.<class>.`.
+//! of a class after `flake.modules.<class>.`, and inventory machines and
+//! tags after `roles.<role>.machines.` / `roles.<role>.tags`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -394,6 +395,29 @@ impl Server {
         let before = &text[..offset.min(text.len())];
         let line = before.rsplit('\n').next().unwrap_or("");
         let index = self.index()?;
+        // Inventory roles: `roles.<role>.machines.` and `roles.<role>.tags.`
+        // (or inside their sets / lists).
+        let simple = |names: &[String], detail: &str| -> Option<CompletionResponse> {
+            Some(CompletionResponse::Array(
+                names
+                    .iter()
+                    .map(|n| CompletionItem {
+                        label: n.clone(),
+                        kind: Some(CompletionItemKind::VALUE),
+                        detail: Some(detail.to_string()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ))
+        };
+        if let Some((_, rest)) = line.rsplit_once("roles.") {
+            if rest.contains(".machines.") || rest.trim_end().ends_with(".machines") {
+                return simple(&index.inventory_machines, "clan inventory machine");
+            }
+            if rest.contains(".tags") {
+                return simple(&index.tags, "inventory tag");
+            }
+        }
         // `...flake.modules.<class>.` then a partial key.
         let class = line.rsplit_once("flake.modules.").map(|(_, rest)| rest)?;
         let (class, _partial) = class.split_once('.').unwrap_or((class, ""));
