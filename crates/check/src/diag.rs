@@ -253,25 +253,11 @@ impl Diagnostic {
     }
 }
 
-/// Levenshtein distance (for "did you mean").
-pub fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The nearest candidates to `name` ("did you mean `a` or `b`?").
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
     let mut scored: Vec<(usize, &str)> =
-        candidates.map(|c| (distance(name, c), c)).filter(|(d, _)| *d <= limit).collect();
+        candidates.map(|c| (dendrite_eval::eval::levenshtein(name, c), c)).filter(|(d, _)| *d <= limit).collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.truncate(3);

@@ -10,7 +10,6 @@ use dendrite_syntax::RootDatabase;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::output::js;
-use crate::{Config, Ctx, Summary, scan};
 
 /// A node: a file of the flake or a `flake.modules` entry.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,21 +52,10 @@ pub struct ModuleGraph {
 /// Builds the graph of the flake in `dir`.
 pub fn build(dir: &Path) -> Result<ModuleGraph, String> {
     let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
-    let files = scan::nix_files(&root);
-    let root2 = root.clone();
     dendrite_eval::run_with_stack(move || {
         let mut ev = Evaluator::new(RootDatabase::default(), EvalSettings::default());
-        let mut cx = Ctx {
-            root: root2.clone(),
-            diags: Vec::new(),
-            config: Config::default(),
-            summary: Summary::default(),
-            span: ev.builtin_span(),
-            scan: Default::default(),
-        };
-        let parsed = scan::parse_all(&mut ev, &mut cx, &files);
-        let s = scan::scan(&ev, &parsed);
-        let rel = |p: &Path| p.strip_prefix(&root2).unwrap_or(p).to_string_lossy().into_owned();
+        let (parsed, s) = crate::parse_and_scan(&mut ev, &root);
+        let rel = |p: &Path| p.strip_prefix(&root).unwrap_or(p).to_string_lossy().into_owned();
         let mut graph: DiGraph<Node, Edge> = DiGraph::new();
         let mut index: BTreeMap<Node, NodeIndex> = BTreeMap::new();
         let mut node = |graph: &mut DiGraph<Node, Edge>, n: Node| -> NodeIndex {

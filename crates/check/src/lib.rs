@@ -25,6 +25,8 @@ mod models;
 pub mod output;
 mod parallel;
 mod rules;
+
+pub use rules::UPSTREAM_SERVICES;
 pub mod scan;
 mod walk;
 
@@ -119,6 +121,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// An empty context for the flake at `root`.
+    pub fn new(root: PathBuf, config: Config, span: Span) -> Ctx {
+        Ctx { root, diags: Vec::new(), config, summary: Summary::default(), span, scan: Default::default() }
+    }
+
     /// Whether a path is part of the flake being checked.
     pub fn in_flake(&self, p: &Path) -> bool {
         p.starts_with(&self.root)
@@ -146,19 +153,11 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
         store_dir: opts.store_dir.clone().unwrap_or_else(|| "/nix/store".into()),
         ..EvalSettings::from_env()
     };
-    let settings = EvalSettings { native_modules: true, print_traces: false, ..settings };
     let mut ev = Evaluator::new(RootDatabase::default(), settings);
     dendrite_modules::install(&mut ev);
     ev.set_extension(dendrite_modules::record::Recorder::default());
     let span = ev.builtin_span();
-    let mut cx = Ctx {
-        root: root.clone(),
-        diags: Vec::new(),
-        config,
-        summary: Summary::default(),
-        span,
-        scan: Default::default(),
-    };
+    let mut cx = Ctx::new(root.clone(), config, span);
 
     for (path, text) in &opts.overlays {
         ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
@@ -224,11 +223,11 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
         }
         let all: Vec<&walk::Machine> = machines.iter().collect();
         rules::vars(&mut ev, &mut cx, &all);
-        rules::recorded(&mut ev, &mut cx, from);
     }
     rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
     rules::clan(&mut ev, &mut cx, &outputs, &machines);
-    // What the top level and clan's settings evaluations recorded.
+    // What this process's evaluations recorded: the top level, clan's
+    // settings, and the machines when no worker checked them.
     rules::recorded(&mut ev, &mut cx, 0);
 
     let mut diags = std::mem::take(&mut cx.diags);
@@ -337,6 +336,15 @@ pub struct Index {
     pub tags: Vec<String>,
 }
 
+/// Parses and scans every file of the flake at `root` (no evaluation).
+pub(crate) fn parse_and_scan(ev: &mut Evaluator, root: &Path) -> (Vec<scan::FileInfo>, scan::Scan) {
+    let mut cx = Ctx::new(root.to_path_buf(), Config::default(), ev.builtin_span());
+    let files = scan::nix_files(root);
+    let parsed = scan::parse_all(ev, &mut cx, &files);
+    let s = scan::scan(ev, &parsed);
+    (parsed, s)
+}
+
 /// Parses and scans the flake in `dir` (with editor buffers laid over).
 pub fn index(dir: &Path, overlays: &[(PathBuf, String)]) -> Result<Index, String> {
     let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -346,18 +354,7 @@ pub fn index(dir: &Path, overlays: &[(PathBuf, String)]) -> Result<Index, String
         for (path, text) in &overlays {
             ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
         }
-        let span = ev.builtin_span();
-        let mut cx = Ctx {
-            root: root.clone(),
-            diags: Vec::new(),
-            config: Config::default(),
-            summary: Summary::default(),
-            span,
-            scan: Default::default(),
-        };
-        let files = scan::nix_files(&root);
-        let parsed = scan::parse_all(&mut ev, &mut cx, &files);
-        let s = scan::scan(&ev, &parsed);
+        let (parsed, s) = parse_and_scan(&mut ev, &root);
         let mut machines = std::collections::BTreeSet::new();
         let mut tags = std::collections::BTreeSet::new();
         for b in &s.bindings {

@@ -11,6 +11,7 @@ use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::{Span, Symbol};
 
 use crate::models;
+use dendrite_flake::inputs::Model;
 
 /// How one input was resolved (for the report and `--verbose`).
 #[derive(Clone, Debug)]
@@ -21,19 +22,20 @@ pub struct InputInfo {
     pub how: String,
 }
 
-/// Which bundled model stands for an input of this name, if any.
+/// The key of `modules/dendrite/inputs.nix` for a bundled model
+/// (nixpkgs' `lib` comes with the nixpkgs model).
+pub fn model_key(m: Model) -> &'static str {
+    match m {
+        Model::NixpkgsLib => Model::Nixpkgs.name(),
+        other => other.name(),
+    }
+}
+
+/// Which bundled model stands for an input of this name, if any (the
+/// resolver's names, plus `nixpkgs-*` inputs such as `nixpkgs-unstable`).
 pub fn model_for_name(name: &str) -> Option<&'static str> {
     let n = name.to_ascii_lowercase();
-    Some(match n.as_str() {
-        "flake-parts" => "flake-parts",
-        "import-tree" => "import-tree",
-        "clan-core" | "clan" => "clan-core",
-        "home-manager" => "home-manager",
-        "nix-darwin" | "darwin" => "nix-darwin",
-        "nixpkgs-lib" => "nixpkgs",
-        _ if n == "nixpkgs" || n.starts_with("nixpkgs-") => "nixpkgs",
-        _ => return None,
-    })
+    Model::from_input_name(&n).or_else(|| n.starts_with("nixpkgs-").then_some(Model::Nixpkgs)).map(model_key)
 }
 
 /// The evaluation context shared by all inputs.

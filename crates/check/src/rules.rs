@@ -400,11 +400,7 @@ fn input_value(
             (loader.flake_on_disk(p, inputs_value(entries)), format!("{kind} {}", p.display()))
         }
         Resolution::Model(m) => {
-            let name = match m.name() {
-                "nixpkgs-lib" => "nixpkgs",
-                other => other,
-            };
-            let name = model_for_name(name).unwrap_or("nixpkgs");
+            let name = crate::load::model_key(*m);
             (loader.model_input(name), format!("model {name}"))
         }
         Resolution::Opaque { reason } => (loader.opaque(&r.name), format!("opaque ({reason})")),
@@ -912,7 +908,7 @@ fn in_per_system(node: &rnix::SyntaxNode) -> bool {
 /// clan-core's service modules (the directory names of `clanServices/`).
 /// The model carries the interfaces of some; an instance of one it does
 /// not carry is unknown to dendrite, not a mistake.
-const UPSTREAM_SERVICES: &[&str] = &[
+pub const UPSTREAM_SERVICES: &[&str] = &[
     "admin",
     "borgbackup",
     "certificates",

@@ -818,39 +818,7 @@ fn d401(fx: &Fixture) -> Vec<Mutation> {
 }
 
 /// clan-core's services (names a typo must not hit).
-const SERVICES: &[&str] = &[
-    "admin",
-    "borgbackup",
-    "certificates",
-    "coredns",
-    "data-mesher",
-    "dm-dns",
-    "dyndns",
-    "emergency-access",
-    "garage",
-    "hello-world",
-    "importer",
-    "installer",
-    "internet",
-    "kde",
-    "localbackup",
-    "matrix-synapse",
-    "monitoring",
-    "mycelium",
-    "ncps",
-    "p2p-ssh-iroh",
-    "packages",
-    "pki",
-    "sshd",
-    "syncthing",
-    "tor",
-    "trusted-nix-caches",
-    "users",
-    "wifi",
-    "wireguard",
-    "yggdrasil",
-    "zerotier",
-];
+const SERVICES: &[&str] = dendrite_check::UPSTREAM_SERVICES;
 
 /// D501: unknown tags, machines, roles, service modules and inputs in the
 /// clan instances.
