@@ -6,7 +6,9 @@
 //!   lsp-latency DENDRITE FLAKE_DIR FILE KEY
 //!
 //! FILE is a file of FLAKE_DIR that lists KEY alone on a line (an element
-//! of an imports list); the edit appends `x` to it.
+//! of an imports list); the edit appends `x<n>` to it, the fix restores it
+//! and appends a comment `# <n>`: every state is new, so no edit can be
+//! answered from findings the server kept for an earlier state.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -43,7 +45,6 @@ fn main() {
     let text = std::fs::read_to_string(&file).expect("file");
     let needle = format!("{key}\n");
     assert!(text.contains(&needle), "{} has no line `{key}`", file.display());
-    let typo = text.replacen(&needle, &format!("{key}x\n"), 1);
     let uri = format!("file://{}", file.display());
 
     let mut child = Command::new(bin).arg("lsp").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("lsp");
@@ -77,7 +78,8 @@ fn main() {
     // A clean file may get no publication at all: the first edit tells.
     let mut times: Vec<Duration> = Vec::new();
     for i in 0..21 {
-        let body = if i % 2 == 0 { &typo } else { &text };
+        let body =
+            if i % 2 == 0 { text.replacen(&needle, &format!("{key}x{i}\n"), 1) } else { format!("{text}# {i}\n") };
         let t = Instant::now();
         send(
             serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":uri,"version":i + 2},"contentChanges":[{"text":body}]}}),

@@ -194,6 +194,48 @@ impl Location {
     }
 }
 
+/// Where a text's lines start: line and column of many offsets in one
+/// file without rescanning it from the top each time.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset of `text`
+    /// (the text this index was made from).
+    pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.starts[line];
+        (line as u32 + 1, text[start..offset].chars().count() as u32 + 1)
+    }
+
+    /// The location of a byte range of `text` in the file at `path`.
+    pub fn location(&self, path: &Path, text: &str, offset: usize, len: usize) -> Location {
+        let (line, column) = self.line_col(text, offset);
+        let (end_line, end_column) = self.line_col(text, offset + len);
+        Location {
+            path: path.to_path_buf(),
+            line,
+            column,
+            end_line,
+            end_column,
+            start: offset as u32,
+            end: (offset + len) as u32,
+        }
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let mut offset = offset.min(text.len());

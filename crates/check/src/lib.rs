@@ -25,6 +25,8 @@ mod models;
 pub mod output;
 mod parallel;
 mod rules;
+mod session;
+pub use session::Session;
 
 pub use rules::UPSTREAM_SERVICES;
 pub mod scan;
@@ -72,6 +74,8 @@ pub struct Summary {
     pub machines_skipped: usize,
     /// Wall time.
     pub millis: u128,
+    /// Wall time of each phase, in order (shown by `-v`).
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// The result of a check.
@@ -112,18 +116,38 @@ pub fn check(opts: CheckOptions) -> Result<Report, String> {
 /// The findings collected while checking.
 pub(crate) struct Ctx {
     pub root: PathBuf,
+    /// When the current phase started (see [`Ctx::phase`]).
+    pub phase_started: Instant,
     pub diags: Vec<Diagnostic>,
     pub config: Config,
     pub summary: Summary,
     pub span: Span,
     /// The static scan of the flake's files.
     pub scan: scan::Scan,
+    /// How each input was resolved.
+    pub inputs: Vec<InputInfo>,
 }
 
 impl Ctx {
     /// An empty context for the flake at `root`.
     pub fn new(root: PathBuf, config: Config, span: Span) -> Ctx {
-        Ctx { root, diags: Vec::new(), config, summary: Summary::default(), span, scan: Default::default() }
+        Ctx {
+            root,
+            phase_started: Instant::now(),
+            diags: Vec::new(),
+            config,
+            summary: Summary::default(),
+            span,
+            scan: Default::default(),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Ends the current phase: records its wall time under `name`.
+    pub fn phase(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.summary.phases.push((name, now - self.phase_started));
+        self.phase_started = now;
     }
 
     /// Whether a path is part of the flake being checked.
@@ -140,13 +164,21 @@ impl Ctx {
     }
 }
 
-fn check_here(opts: &CheckOptions) -> Result<Report, String> {
-    let started = Instant::now();
-    let root = opts.dir.canonicalize().map_err(|e| format!("{}: {e}", opts.dir.display()))?;
+/// The names of the phases, in order (see [`Summary::phases`]).
+pub(crate) const PHASES: &[&str] =
+    &["read", "parse", "scan", "models and inputs", "top level", "machine discovery", "machines", "rules", "worker"];
+
+/// The flake directory `dir` names, canonical.
+pub(crate) fn flake_root(dir: &Path) -> Result<PathBuf, String> {
+    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
     if !root.join("flake.nix").is_file() {
         return Err(format!("{}: no flake.nix here (dendrite check expects a flake directory)", root.display()));
     }
-    let config = Config::load(&root)?;
+    Ok(root)
+}
+
+/// An evaluator set up for checking.
+pub(crate) fn new_evaluator(opts: &CheckOptions) -> Evaluator {
     let settings = EvalSettings {
         print_traces: false,
         native_modules: true,
@@ -155,18 +187,52 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     };
     let mut ev = Evaluator::new(RootDatabase::default(), settings);
     dendrite_modules::install(&mut ev);
-    ev.set_extension(dendrite_modules::record::Recorder::default());
-    let span = ev.builtin_span();
-    let mut cx = Ctx::new(root.clone(), config, span);
+    ev
+}
 
-    for (path, text) in &opts.overlays {
-        ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
-    }
-    let files = scan::nix_files(&root);
+/// The syntax phases: parses `files` (D001) and scans them.
+pub(crate) fn prepare(
+    ev: &mut Evaluator,
+    cx: &mut Ctx,
+    files: Vec<PathBuf>,
+    cache: &mut scan::ScanCache,
+) -> Vec<scan::FileInfo> {
     cx.summary.files = files.len();
-    let parsed = scan::parse_all(&mut ev, &mut cx, &files);
-    cx.scan = scan::scan(&ev, &parsed);
+    let parsed = scan::parse_all(ev, cx, &files);
+    cx.phase("parse");
+    cx.scan = scan::scan_cached(ev, &parsed, cache);
+    cx.phase("scan");
+    parsed
+}
 
+/// How machines are checked.
+pub(crate) enum Machines<'a> {
+    /// In this process, or in `jobs` forked workers taking shards.
+    Shards(Option<usize>),
+    /// Reusing a session's cached findings; the others each in a worker.
+    Cached {
+        cache: &'a std::collections::HashMap<String, Vec<session::CachedMachine>>,
+        jobs: usize,
+        fresh: session::Fresh,
+        /// Files the top level ran or imported.
+        top: Vec<PathBuf>,
+    },
+}
+
+/// The evaluation phases: inputs, the top level, the machines and the rules.
+pub(crate) fn evaluate(
+    ev: &mut Evaluator,
+    cx: &mut Ctx,
+    opts: &CheckOptions,
+    parsed: &[scan::FileInfo],
+    mode: &mut Machines<'_>,
+) {
+    ev.set_extension(dendrite_modules::record::Recorder::default());
+    let root = cx.root.clone();
+    let span = cx.span;
+    if matches!(mode, Machines::Cached { .. }) {
+        ev.trace = Some(Default::default());
+    }
     // `lib` comes from nixpkgs when it is given (or `DENDRITE_LIB` names a
     // nixpkgs `lib/` directory), else it is dendrite's own.
     let lib_override = opts
@@ -179,20 +245,48 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
             },
         )
         .or_else(|| std::env::var_os("DENDRITE_LIB").map(|d| PathBuf::from(d).join("default.nix")));
-    let loader = load::Loader::new(&mut ev, lib_override.as_deref(), span).map_err(|e| {
-        format!("could not load dendrite's models: {}", dendrite_eval::error::strip_ansi(&e.render(false)))
-    })?;
-    let (inputs_value, infos) = rules::resolve_inputs(&mut ev, &loader, &root, opts);
+    let loader = match load::Loader::new(ev, lib_override.as_deref(), span) {
+        Ok(l) => l,
+        Err(e) => {
+            let msg =
+                format!("could not load dendrite's models: {}", dendrite_eval::error::strip_ansi(&e.render(false)));
+            cx.diags.push(Diagnostic::new("D002", msg, None));
+            return;
+        }
+    };
+    let (inputs_value, infos) = rules::resolve_inputs(ev, &loader, &root, opts);
+    cx.inputs = infos;
     let flake = loader.flake_on_disk(&root, inputs_value);
+    cx.phase("models and inputs");
 
-    let outputs = walk::top_level(&mut ev, &mut cx, &flake);
-    let machines = walk::machines(&mut ev, &mut cx, &outputs, &loader);
+    let outputs = walk::top_level(ev, cx, &flake);
+    cx.phase("top level");
+    let machines = walk::machines(ev, cx, &outputs, &loader);
+    cx.phase("machine discovery");
+    match mode {
+        Machines::Shards(jobs) => shards(ev, cx, &machines, *jobs),
+        Machines::Cached { cache, jobs, fresh, top } => {
+            *top = session::traced_paths(ev);
+            let keys = session::KeyContext::new(cx, parsed, top.clone());
+            session::check_machines(ev, cx, &keys, &machines, cache, *jobs, fresh);
+        }
+    }
+    cx.phase("machines");
+    rules::namespace(ev, cx, parsed, &outputs);
+    rules::clan(ev, cx, &outputs, &machines);
+    // What this process's evaluations recorded: the top level, clan's
+    // settings, and the machines when no worker checked them.
+    rules::recorded(ev, cx, 0);
+    cx.phase("rules");
+}
+
+/// Checks `machines` here, or in forked workers taking shards of them.
+fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Option<usize>) {
     // Machines are independent: worker processes check shares of them
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
     let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
-    let mut done = false;
-    if let Some(jobs) = opts.jobs.filter(|j| *j > 0 && !machines.is_empty()) {
+    if let Some(jobs) = jobs.filter(|j| *j > 0 && !machines.is_empty()) {
         // Shards of a few machines each: a worker's memory stays small.
         let per = machines.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
         let shards = machines.len().div_ceil(per);
@@ -200,10 +294,10 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
             let before = cx.diags.len();
             let mine: Vec<&walk::Machine> = machines.iter().skip(k * per).take(per).collect();
             for m in &mine {
-                walk::check_machine(&mut ev, &mut cx, m);
+                walk::check_machine(ev, cx, m);
             }
-            rules::vars(&mut ev, &mut cx, &mine);
-            rules::recorded(&mut ev, &mut cx, from);
+            rules::vars(ev, cx, &mine);
+            rules::recorded(ev, cx, from);
             parallel::encode(&cx.diags[before..], cx.summary.machines, cx.summary.machines_skipped)
         });
         if let Some(results) = results {
@@ -214,22 +308,18 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
                     cx.summary.machines_skipped += skipped;
                 }
             }
-            done = true;
+            return;
         }
     }
-    if !done {
-        for m in &machines {
-            walk::check_machine(&mut ev, &mut cx, m);
-        }
-        let all: Vec<&walk::Machine> = machines.iter().collect();
-        rules::vars(&mut ev, &mut cx, &all);
+    for m in machines {
+        walk::check_machine(ev, cx, m);
     }
-    rules::namespace(&mut ev, &mut cx, &parsed, &outputs);
-    rules::clan(&mut ev, &mut cx, &outputs, &machines);
-    // What this process's evaluations recorded: the top level, clan's
-    // settings, and the machines when no worker checked them.
-    rules::recorded(&mut ev, &mut cx, 0);
+    let all: Vec<&walk::Machine> = machines.iter().collect();
+    rules::vars(ev, cx, &all);
+}
 
+/// The report of a finished check: findings filtered, configured and counted.
+pub(crate) fn report(mut cx: Ctx, root: PathBuf, inputs: Vec<InputInfo>, started: Instant) -> Report {
     let mut diags = std::mem::take(&mut cx.diags);
     // An evaluation error at a place a specific rule explains is noise.
     let specific: std::collections::HashSet<Location> =
@@ -245,7 +335,27 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
         }
     }
     summary.millis = started.elapsed().as_millis();
-    let report = Report { root, diagnostics: diags, summary, inputs: infos };
+    let inputs = if inputs.is_empty() { std::mem::take(&mut cx.inputs) } else { inputs };
+    Report { root, diagnostics: diags, summary, inputs }
+}
+
+fn check_here(opts: &CheckOptions) -> Result<Report, String> {
+    let started = Instant::now();
+    let root = flake_root(&opts.dir)?;
+    let config = Config::load(&root)?;
+    let mut ev = new_evaluator(opts);
+    let mut cx = Ctx::new(root.clone(), config, ev.builtin_span());
+    for (path, text) in &opts.overlays {
+        ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
+    }
+    let parsed = prepare(&mut ev, &mut cx, scan::nix_files(&root), &mut Default::default());
+    evaluate(&mut ev, &mut cx, opts, &parsed, &mut Machines::Shards(opts.jobs));
+    if let Some(d) =
+        cx.diags.iter().find(|d| d.code == "D002" && d.message.starts_with("could not load dendrite's models"))
+    {
+        return Err(d.message.clone());
+    }
+    let report = report(cx, root, Vec::new(), started);
     // Values form cycles the evaluator does not collect; the process is
     // about to print and exit, so the heap is left as it is.
     std::mem::forget(ev);

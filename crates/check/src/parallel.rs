@@ -102,13 +102,19 @@ pub fn fork_map(_n: usize, _jobs: usize, _work: impl FnMut(usize) -> Vec<u8>) ->
     None
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u64).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_u64(out: &mut Vec<u8>, n: u64) {
+pub(crate) fn put_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&n.to_le_bytes());
+}
+
+/// A length-prefixed byte string.
+pub(crate) fn put_blob(out: &mut Vec<u8>, b: &[u8]) {
+    put_u64(out, b.len() as u64);
+    out.extend_from_slice(b);
 }
 
 fn put_loc(out: &mut Vec<u8>, l: &Location) {
@@ -149,18 +155,19 @@ pub fn encode(diags: &[Diagnostic], machines: usize, skipped: usize) -> Vec<u8> 
     out
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Reads what the `put_*` functions wrote.
+pub(crate) struct Reader<'a>(pub &'a [u8]);
 
 impl Reader<'_> {
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         let (head, rest) = self.0.split_first_chunk::<8>()?;
         self.0 = rest;
         Some(u64::from_le_bytes(*head))
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         u32::try_from(self.u64()?).ok()
     }
-    fn str(&mut self) -> Option<String> {
+    pub(crate) fn str(&mut self) -> Option<String> {
         let n = usize::try_from(self.u64()?).ok()?;
         if n > self.0.len() {
             return None;
@@ -169,12 +176,21 @@ impl Reader<'_> {
         self.0 = rest;
         String::from_utf8(s.to_vec()).ok()
     }
-    fn byte(&mut self) -> Option<u8> {
+    pub(crate) fn blob(&mut self) -> Option<&[u8]> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        if n > self.0.len() {
+            return None;
+        }
+        let (b, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(b)
+    }
+    pub(crate) fn byte(&mut self) -> Option<u8> {
         let (b, rest) = self.0.split_first()?;
         self.0 = rest;
         Some(*b)
     }
-    fn loc(&mut self) -> Option<Location> {
+    pub(crate) fn loc(&mut self) -> Option<Location> {
         let path = PathBuf::from(self.str()?);
         Some(Location {
             path,

@@ -622,7 +622,7 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
                 .help("remove the second occurrence"),
         );
     }
-    special_args_static(cx, files);
+    special_args_static(cx, s);
     skipped_files(cx, s);
     // The defined keys, from evaluation.
     let Some(mut known) = module_keys(ev, cx, outputs) else { return };
@@ -801,45 +801,10 @@ fn skipped_files(cx: &mut Ctx, s: &scan::Scan) {
 /// D202 found statically: `specialArgs = { ... }`, `extraSpecialArgs = { ... }`
 /// and `_module.args = { ... }` / `_module.args.<name> = ...` bindings in
 /// the flake's files naming values beyond the allowlist.
-fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
-    use rnix::ast;
-    use rowan::ast::AstNode;
-    let allow: BTreeSet<String> = cx.config.special_args_allow.iter().cloned().collect();
-    let mut found = Vec::new();
-    for f in files.iter().filter(|f| f.ok) {
-        let parsed = rnix::Root::parse(&f.text);
-        for node in parsed.syntax().descendants() {
-            let Some(apv) = ast::AttrpathValue::cast(node) else { continue };
-            let Some(ap) = apv.attrpath() else { continue };
-            let parts: Vec<String> =
-                ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect();
-            let n = parts.len();
-            let (kind, names): (String, Vec<(String, rnix::TextRange)>) =
-                if n >= 1 && matches!(parts[n - 1].as_str(), "specialArgs" | "extraSpecialArgs") {
-                    let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
-                    (enclosing_path(&apv), set_names(&set))
-                } else if n >= 2 && parts[n - 2] == "_module" && parts[n - 1] == "args" {
-                    let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
-                    ("_module.args".into(), set_names(&set))
-                } else if n >= 3 && parts[n - 3] == "_module" && parts[n - 2] == "args" {
-                    let r = ap.attrs().last().map(|a| a.syntax().text_range()).unwrap_or(ap.syntax().text_range());
-                    ("_module.args".into(), vec![(parts[n - 1].clone(), r)])
-                } else {
-                    continue;
-                };
-            // perSystem's `_module.args.pkgs` is how flake-parts configures nixpkgs.
-            if kind == "_module.args" && in_per_system(apv.syntax()) {
-                continue;
-            }
-            for (name, range) in names {
-                if allow.contains(&name) {
-                    continue;
-                }
-                let loc = Location::line_of(&f.path, &f.text, range.start().into(), range.len().into());
-                found.push((kind.clone(), name, loc));
-            }
-        }
-    }
+fn special_args_static(cx: &mut Ctx, s: &scan::Scan) {
+    let allow: BTreeSet<&str> = cx.config.special_args_allow.iter().map(String::as_str).collect();
+    let found: Vec<(String, String, Location)> =
+        s.special_args.iter().filter(|(_, name, _)| !allow.contains(name.as_str())).cloned().collect();
     let allowed = cx.config.special_args_allow.join(", ");
     for (kind, name, loc) in found {
         cx.diags.push(
@@ -851,6 +816,48 @@ fn special_args_static(cx: &mut Ctx, files: &[FileInfo]) {
             .help("define an option (or use the top-level `config`, e.g. `config.flake.meta`) and read it where needed; or add the name to [special-args] allow in dendrite.toml"),
         );
     }
+}
+
+/// `specialArgs = { ... }`, `extraSpecialArgs = { ... }` and
+/// `_module.args = { ... }` / `_module.args.<name> = ...` bindings of one
+/// parsed file: (the binding's path, the name passed, where it is written).
+pub(crate) fn special_args_in(
+    root: &rnix::ast::Root,
+    lines: &crate::diag::LineIndex,
+    f: &FileInfo,
+) -> Vec<(String, String, Location)> {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let mut found = Vec::new();
+    for node in root.syntax().descendants() {
+        let Some(apv) = ast::AttrpathValue::cast(node) else { continue };
+        let Some(ap) = apv.attrpath() else { continue };
+        let parts: Vec<String> =
+            ap.attrs().map(|a| a.syntax().text().to_string().trim_matches('"').to_string()).collect();
+        let n = parts.len();
+        let (kind, names): (String, Vec<(String, rnix::TextRange)>) =
+            if n >= 1 && matches!(parts[n - 1].as_str(), "specialArgs" | "extraSpecialArgs") {
+                let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
+                (enclosing_path(&apv), set_names(&set))
+            } else if n >= 2 && parts[n - 2] == "_module" && parts[n - 1] == "args" {
+                let Some(ast::Expr::AttrSet(set)) = apv.value() else { continue };
+                ("_module.args".into(), set_names(&set))
+            } else if n >= 3 && parts[n - 3] == "_module" && parts[n - 2] == "args" {
+                let r = ap.attrs().last().map(|a| a.syntax().text_range()).unwrap_or(ap.syntax().text_range());
+                ("_module.args".into(), vec![(parts[n - 1].clone(), r)])
+            } else {
+                continue;
+            };
+        // perSystem's `_module.args.pkgs` is how flake-parts configures nixpkgs.
+        if kind == "_module.args" && in_per_system(apv.syntax()) {
+            continue;
+        }
+        for (name, range) in names {
+            let loc = lines.location(&f.path, &f.text, range.start().into(), range.len().into());
+            found.push((kind.clone(), name, loc));
+        }
+    }
+    found
 }
 
 /// `clan.specialArgs` for `clan = { specialArgs = ...; }`: the binding's

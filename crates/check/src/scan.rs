@@ -14,7 +14,7 @@ use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use crate::Ctx;
-use crate::diag::{Diagnostic, Location};
+use crate::diag::{Diagnostic, LineIndex, Location};
 
 /// A parsed file of the flake.
 pub struct FileInfo {
@@ -154,12 +154,15 @@ pub struct Binding {
 }
 
 /// What the scan found in all files.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scan {
     /// Every binding of every file.
     pub bindings: Vec<Binding>,
     /// Definitions found in files that do not parse.
     pub broken_defs: Vec<NsDef>,
+    /// Bindings of the module bodies of files that do not parse, as far
+    /// as the parser recovered them.
+    pub broken_bindings: Vec<Binding>,
     /// References.
     pub refs: Vec<NsRef>,
     /// Definitions.
@@ -170,27 +173,72 @@ pub struct Scan {
     pub path_literals: Vec<PathBuf>,
     /// Where each of `path_literals` is written.
     pub path_literal_locations: Vec<Location>,
+    /// Names passed through `specialArgs`, `extraSpecialArgs` or
+    /// `_module.args`: (the binding's path, the name, where it is written).
+    pub special_args: Vec<(String, String, Location)>,
 }
 
-/// Scans the parsed files.
+impl Scan {
+    /// Appends what another scan found.
+    fn extend(&mut self, other: Scan) {
+        self.bindings.extend(other.bindings);
+        self.broken_defs.extend(other.broken_defs);
+        self.broken_bindings.extend(other.broken_bindings);
+        self.refs.extend(other.refs);
+        self.defs.extend(other.defs);
+        self.duplicates.extend(other.duplicates);
+        self.path_literals.extend(other.path_literals);
+        self.path_literal_locations.extend(other.path_literal_locations);
+        self.special_args.extend(other.special_args);
+    }
+}
+
+/// Per-file scans kept between runs of a session, with the text each was
+/// made from.
+pub(crate) type ScanCache = std::collections::HashMap<PathBuf, (Arc<str>, Scan)>;
+
+/// Scans the parsed files; with a cache, only those whose text changed.
 pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
+    scan_cached(ev, files, &mut ScanCache::new())
+}
+
+/// [`scan`], reusing and updating per-file results.
+pub(crate) fn scan_cached(ev: &Evaluator, files: &[FileInfo], cache: &mut ScanCache) -> Scan {
     let mut s = Scan::default();
     for f in files {
-        let root = parse(&ev.db, f.file).root();
-        let body = module_body(&root);
-        if f.ok {
-            let mut w = Walker { file: f, out: &mut s, body };
-            w.node(root.syntax(), &[]);
-        } else {
-            // What the parser recovered of a broken file still tells which
-            // keys it means to define (evaluation cannot).
-            let mut partial = Scan::default();
-            let mut w = Walker { file: f, out: &mut partial, body };
-            w.node(root.syntax(), &[]);
-            s.broken_defs.extend(partial.defs);
+        match cache.get(&f.path) {
+            Some((text, one)) if Arc::ptr_eq(text, &f.text) || **text == *f.text => s.extend(one.clone()),
+            _ => {
+                let one = scan_file(ev, f);
+                s.extend(one.clone());
+                cache.insert(f.path.clone(), (f.text.clone(), one));
+            }
         }
     }
     s
+}
+
+/// Scans one file.
+fn scan_file(ev: &Evaluator, f: &FileInfo) -> Scan {
+    let root = parse(&ev.db, f.file).root();
+    let body = module_body(&root);
+    let lines = LineIndex::new(&f.text);
+    let mut one = Scan::default();
+    if f.ok {
+        let special = crate::rules::special_args_in(&root, &lines, f);
+        let mut w = Walker { file: f, out: &mut one, body, lines };
+        w.node(root.syntax(), &[]);
+        one.special_args = special;
+    } else {
+        // What the parser recovered of a broken file still tells which
+        // keys it means to define (evaluation cannot).
+        let mut partial = Scan::default();
+        let mut w = Walker { file: f, out: &mut partial, body, lines };
+        w.node(root.syntax(), &[]);
+        one.broken_defs = partial.defs;
+        one.broken_bindings = partial.bindings.into_iter().filter(|b| b.top).collect();
+    }
+    one
 }
 
 struct Walker<'a> {
@@ -199,6 +247,7 @@ struct Walker<'a> {
     /// The attribute set a module file evaluates to, under its arguments
     /// and `let`s.
     body: Option<SyntaxNode>,
+    lines: LineIndex,
 }
 
 /// The module body of a file: its root expression, under `args:` and `let`s.
@@ -242,7 +291,7 @@ fn static_str(s: &ast::Str) -> Option<String> {
 impl Walker<'_> {
     fn loc(&self, node: &SyntaxNode) -> Location {
         let r = node.text_range();
-        Location::line_of(&self.file.path, &self.file.text, r.start().into(), r.len().into())
+        self.lines.location(&self.file.path, &self.file.text, r.start().into(), r.len().into())
     }
 
     /// Walks `node`; `prefix` is the binding path of enclosing attribute

@@ -122,6 +122,12 @@ struct CheckArgs {
     /// `dendrite lsp`, which checks in a fresh process each time).
     #[arg(long, hide = true)]
     overlays_stdin: bool,
+    /// Keep checking: read one JSON array of editor buffers per line from
+    /// standard input and answer each with one line of `--format json`
+    /// (used by `dendrite lsp`; unchanged files and machines are not
+    /// evaluated again).
+    #[arg(long, hide = true)]
+    serve: bool,
     /// Report only findings in files staged in git (`git diff --cached`),
     /// and those with no file: for pre-commit hooks. The whole flake is
     /// still evaluated, so a staged edit that breaks a machine defined
@@ -148,7 +154,12 @@ enum Format {
 fn read_overlays() -> Result<Vec<(std::path::PathBuf, String)>, String> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    parse_overlays(&text)
+}
+
+/// `[{"path": ..., "text": ...}]`.
+fn parse_overlays(text: &str) -> Result<Vec<(std::path::PathBuf, String)>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let items = v.as_array().ok_or("expected a JSON array")?;
     items
         .iter()
@@ -210,6 +221,9 @@ fn run_check(args: CheckArgs) -> i32 {
             Vec::new()
         },
     };
+    if args.serve {
+        return serve(opts);
+    }
     let staged = if args.changed {
         match staged_files(&args.flake) {
             Ok(files) => Some(files),
@@ -242,6 +256,9 @@ fn run_check(args: CheckArgs) -> i32 {
         for i in &report.inputs {
             eprintln!("input {}: {}", i.name, i.how);
         }
+        for (name, d) in &report.summary.phases {
+            eprintln!("phase {name}: {:.1} ms", d.as_secs_f64() * 1000.0);
+        }
     }
     let format = match args.format {
         Format::Human => dendrite_check::output::Format::Human,
@@ -251,6 +268,40 @@ fn run_check(args: CheckArgs) -> i32 {
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
     print!("{}", dendrite_check::output::render(&report, format, color));
     report.exit_code()
+}
+
+/// `check --serve`: one check per line of standard input, in a warm session.
+fn serve(opts: dendrite_check::CheckOptions) -> i32 {
+    dendrite_eval::run_with_stack(move || {
+        use std::io::{BufRead, Write};
+        let mut session = dendrite_check::Session::new(opts);
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let answer = parse_overlays(&line).and_then(|o| session.check(&o)).map(|report| {
+                let json = dendrite_check::output::render(&report, dendrite_check::output::Format::Json, false);
+                let mut v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                let (reused, evaluated) = session.last_reuse;
+                let phases: serde_json::Map<String, serde_json::Value> = report
+                    .summary
+                    .phases
+                    .iter()
+                    .map(|(n, d)| (n.to_string(), serde_json::json!(d.as_secs_f64() * 1000.0)))
+                    .collect();
+                v["session"] = serde_json::json!({
+                    "machines_reused": reused,
+                    "machines_evaluated": evaluated,
+                    "phases_ms": phases,
+                });
+                v
+            });
+            let v = answer.unwrap_or_else(|e| serde_json::json!({ "error": e }));
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{v}").and_then(|()| out.flush()).is_err() {
+                break;
+            }
+        }
+        0
+    })
 }
 
 #[derive(clap::Args, Debug)]

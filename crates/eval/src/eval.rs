@@ -131,12 +131,24 @@ pub struct Evaluator {
     builtin_span: Span,
     /// Calls per lambda, when profiling (`DENDRITE_PROFILE=1`).
     pub profile: Option<FxHashMap<Span, u64>>,
+    /// Files whose code ran (a function called, a delayed expression
+    /// evaluated) while tracing: what a cached result depends on.
+    pub trace: Option<Trace>,
     import_hook: Option<ImportHook>,
     /// Values to use instead of evaluating these files (the checker puts
     /// an unknown value for each file that does not parse).
     pub import_overrides: FxHashMap<PathBuf, Value>,
     /// State of embedders (the checker's recorders), by type.
     extensions: FxHashMap<std::any::TypeId, Box<dyn std::any::Any>>,
+}
+
+/// What a traced evaluation depended on (see [`Evaluator::trace`]).
+#[derive(Default, Debug)]
+pub struct Trace {
+    /// Files some code of which ran.
+    pub files: rustc_hash::FxHashSet<dendrite_syntax::FileId>,
+    /// Files imported.
+    pub imports: rustc_hash::FxHashSet<PathBuf>,
 }
 
 /// Receives each imported file's path and value and returns the value to use.
@@ -184,6 +196,7 @@ impl Evaluator {
             messages: Vec::new(),
             call_depth: 0,
             profile: std::env::var_os("DENDRITE_PROFILE").map(|_| FxHashMap::default()),
+            trace: None,
             import_hook: None,
             import_overrides: FxHashMap::default(),
             extensions: FxHashMap::default(),
@@ -261,6 +274,9 @@ impl Evaluator {
         self.check_stack()?;
         let result = match &state {
             ThunkState::Pending(e, env) => {
+                if let Some(t) = self.trace.as_mut() {
+                    t.files.insert(e.span.file);
+                }
                 self.eval(e, env).map_err(|err| if err.span().is_none() { err.with_span(e.span) } else { err })
             }
             ThunkState::Apply(f, x, span) => {
@@ -716,6 +732,9 @@ impl Evaluator {
                 }
                 if let Some(p) = self.profile.as_mut() {
                     *p.entry(c.lambda.span).or_default() += 1;
+                }
+                if let Some(t) = self.trace.as_mut() {
+                    t.files.insert(c.lambda.span.file);
                 }
                 let env2 = match &c.lambda.param {
                     Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
@@ -1317,6 +1336,10 @@ impl Evaluator {
         let mut path = path.to_path_buf();
         if path.is_dir() && crate::fs::corepkg_source(&path.to_string_lossy()).is_none() {
             path.push("default.nix");
+        }
+        if let Some(t) = self.trace.as_mut() {
+            // The set's shape comes from the file even when no code of it runs.
+            t.imports.insert(path.clone());
         }
         if let Some(v) = self.import_cache.get(&path) {
             return Ok(v.clone());

@@ -33,6 +33,8 @@ struct Server {
     published: BTreeSet<PathBuf>,
     /// Whether the first full check has run (it reports progress).
     checked_once: bool,
+    /// The warm checking process, once a flake is known.
+    checker: Option<Checker>,
 }
 
 /// Runs the server on stdin/stdout until the client exits; returns the exit code.
@@ -64,7 +66,8 @@ pub fn run() -> i32 {
         .and_then(|f| f.uri.to_file_path().ok())
         .or_else(|| params.root_uri.as_ref().and_then(|u| u.to_file_path().ok()))
         .and_then(|p| flake_root(&p));
-    let mut server = Server { root, docs: BTreeMap::new(), published: BTreeSet::new(), checked_once: false };
+    let mut server =
+        Server { root, docs: BTreeMap::new(), published: BTreeSet::new(), checked_once: false, checker: None };
     let code = server.main_loop(&connection);
     drop(connection);
     let _ = io_threads.join();
@@ -111,37 +114,83 @@ fn to_range(l: &dendrite_check::Location) -> Range {
     )
 }
 
-/// Runs `dendrite check --format json` on the flake with the buffers laid
-/// over the files, in a fresh process: each check's memory is returned when
-/// it exits (the evaluator does not collect cycles), and it may fork workers
-/// (this process has reader and writer threads, so it must not).
-fn check_in_subprocess(
-    root: &Path,
-    overlays: &[(PathBuf, String)],
-) -> Result<Vec<(Option<PathBuf>, Diagnostic)>, String> {
-    use std::io::Write;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the dendrite binary: {e}"))?;
-    let mut child = std::process::Command::new(exe)
-        .arg("check")
-        .arg(root)
-        .args(["--format", "json", "--overlays-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run dendrite check: {e}"))?;
-    let input: Vec<serde_json::Value> =
-        overlays.iter().map(|(p, t)| serde_json::json!({ "path": p, "text": t })).collect();
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(serde_json::Value::Array(input).to_string().as_bytes());
+/// A `dendrite check --serve` process for the flake: it keeps every file's
+/// syntax and every machine's findings between checks and re-evaluates
+/// only what an edit can change (see `dendrite_check::Session`). It runs in
+/// its own process because it forks workers (this process has reader and
+/// writer threads, so it must not) and because the evaluator does not
+/// collect cycles.
+struct Checker {
+    root: PathBuf,
+    child: Option<ChildPipes>,
+}
+
+/// The checking process and its pipes.
+type ChildPipes = (std::process::Child, std::process::ChildStdin, std::io::BufReader<std::process::ChildStdout>);
+
+impl Checker {
+    fn new(root: PathBuf) -> Checker {
+        Checker { root, child: None }
     }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if out.status.code() == Some(2) || out.stdout.is_empty() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+
+    fn start(&self) -> Result<ChildPipes, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find the dendrite binary: {e}"))?;
+        let mut child = std::process::Command::new(exe)
+            .arg("check")
+            .arg(&self.root)
+            .arg("--serve")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run dendrite check: {e}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        Ok((child, stdin, stdout))
     }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let diags = report["diagnostics"].as_array().cloned().unwrap_or_default();
-    Ok(diags.iter().map(|d| from_json(root, d)).collect())
+
+    /// The findings with `overlays` laid over the files; restarts the
+    /// checking process once if it died.
+    fn check(&mut self, overlays: &[(PathBuf, String)]) -> Result<Vec<(Option<PathBuf>, Diagnostic)>, String> {
+        use std::io::{BufRead, Write};
+        let input: Vec<serde_json::Value> =
+            overlays.iter().map(|(p, t)| serde_json::json!({ "path": p, "text": t })).collect();
+        let line = serde_json::Value::Array(input).to_string();
+        let mut last = String::new();
+        for _ in 0..2 {
+            if self.child.is_none() {
+                self.child = Some(self.start()?);
+            }
+            let Some((_, stdin, stdout)) = self.child.as_mut() else { continue };
+            let mut answer = String::new();
+            let ok = writeln!(stdin, "{line}").and_then(|()| stdin.flush()).is_ok()
+                && stdout.read_line(&mut answer).is_ok_and(|n| n > 0);
+            if ok {
+                let report: serde_json::Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
+                if let Some(e) = report["error"].as_str() {
+                    return Err(e.to_string());
+                }
+                let diags = report["diagnostics"].as_array().cloned().unwrap_or_default();
+                return Ok(diags.iter().map(|d| from_json(&self.root, d)).collect());
+            }
+            last = "the checking process stopped".into();
+            if let Some((mut child, ..)) = self.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.child.take() {
+            // End of input ends it.
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
 }
 
 /// One finding of `--format json` as an LSP diagnostic (and its file).
@@ -172,7 +221,25 @@ fn from_json(root: &Path, d: &serde_json::Value) -> (Option<PathBuf>, Diagnostic
 
 impl Server {
     fn main_loop(&mut self, c: &Connection) -> i32 {
-        for msg in &c.receiver {
+        let mut dirty = false;
+        loop {
+            // Changes that arrived while a check ran are taken together:
+            // one check for a burst of keystrokes.
+            let msg = match c.receiver.try_recv() {
+                Ok(m) => m,
+                Err(crossbeam_channel::TryRecvError::Empty) => {
+                    if dirty {
+                        dirty = false;
+                        self.recheck(c);
+                        continue;
+                    }
+                    match c.receiver.recv() {
+                        Ok(m) => m,
+                        Err(_) => return 0,
+                    }
+                }
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return 0,
+            };
             match msg {
                 Message::Request(req) => {
                     match c.handle_shutdown(&req) {
@@ -185,14 +252,14 @@ impl Server {
                         return 1;
                     }
                 }
-                Message::Notification(n) => self.notification(c, &n),
+                Message::Notification(n) => dirty |= self.notification(&n),
                 Message::Response(_) => {}
             }
         }
-        0
     }
 
-    fn notification(&mut self, c: &Connection, n: &Notification) {
+    /// Applies a notification; whether the findings may have changed.
+    fn notification(&mut self, n: &Notification) -> bool {
         use lsp_types::notification::{
             DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
         };
@@ -200,7 +267,7 @@ impl Server {
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params.clone()) else {
-                    return;
+                    return false;
                 };
                 if let Some(file) = path(&p.text_document.uri) {
                     if self.root.is_none() {
@@ -211,7 +278,7 @@ impl Server {
             }
             DidChangeTextDocument::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params.clone()) else {
-                    return;
+                    return false;
                 };
                 if let (Some(file), Some(change)) = (path(&p.text_document.uri), p.content_changes.into_iter().last()) {
                     self.docs.insert(file, change.text);
@@ -220,15 +287,15 @@ impl Server {
             DidSaveTextDocument::METHOD => {}
             DidCloseTextDocument::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params.clone()) else {
-                    return;
+                    return false;
                 };
                 if let Some(file) = path(&p.text_document.uri) {
                     self.docs.remove(&file);
                 }
             }
-            _ => return,
+            _ => return false,
         }
-        self.recheck(c);
+        true
     }
 
     fn overlays(&self) -> Vec<(PathBuf, String)> {
@@ -243,7 +310,14 @@ impl Server {
         if first {
             progress(c, true, &format!("checking {}", root.display()));
         }
-        let found = check_in_subprocess(&root, &self.overlays());
+        if self.checker.as_ref().is_none_or(|c| c.root != root) {
+            self.checker = Some(Checker::new(root.clone()));
+        }
+        let overlays = self.overlays();
+        let found = match self.checker.as_mut() {
+            Some(checker) => checker.check(&overlays),
+            None => Err("no checker".into()),
+        };
         if first {
             progress(c, false, "");
         }

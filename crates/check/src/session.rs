@@ -1,0 +1,562 @@
+//! A check kept warm between runs, for the language server.
+//!
+//! A [`Session`] owns an evaluator whose database holds every file's text
+//! and syntax tree; a run re-parses only the files whose text changed. The
+//! evaluation itself happens in a forked child (the evaluator does not
+//! collect reference cycles, so a long-lived process must not evaluate),
+//! and each machine that needs checking is evaluated in a child of its own,
+//! forked after the top level, with the evaluator tracing which files' code
+//! runs ([`Evaluator::trace`]).
+//!
+//! What a machine's findings depend on is then known, and they are reused
+//! while every file they depend on is unchanged. A machine depends on:
+//! - every file whose code ran while it was evaluated;
+//! - every file whose code ran for the top level, except a file that only
+//!   defines `flake.modules.<class>.<key>` entries, when nothing lists the
+//!   class's keys in a way the scan cannot follow: the lower-level modules
+//!   such a file contributes reach a machine only by being imported;
+//! - every file defining a `flake.modules` entry the machine uses: its own
+//!   (by name), and those defined or named in the files above (when a file
+//!   does not parse, its entry is missing a part, and no code of it ran);
+//! - the flake's `flake.lock` and `dendrite.toml`.
+//!
+//! Files whose code never ran for the machine or the top level cannot have
+//! changed its findings. The one dependency this does not see: a value
+//! inside a lower-level module that the top level itself forced (nothing
+//! in dendrite's models or flake-parts does) and a machine then read
+//! without running that module's code.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use dendrite_eval::Evaluator;
+
+use crate::diag::Diagnostic;
+use crate::scan::FileInfo;
+use crate::{CheckOptions, Ctx, Report, parallel, walk};
+
+/// Findings of one machine, kept for reuse.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedMachine {
+    /// The dependency key they were computed under.
+    pub key: u64,
+    /// Files whose code ran for the machine.
+    pub traced: Vec<PathBuf>,
+    /// Its findings.
+    pub diags: Vec<Diagnostic>,
+    /// Machines evaluated (1) and skipped for unknown inputs (0 or 1).
+    pub counts: (usize, usize),
+}
+
+/// A warm checker of one flake (see the module documentation).
+pub struct Session {
+    opts: CheckOptions,
+    ev: Option<Evaluator>,
+    /// The text each file of the flake has in the database.
+    texts: HashMap<PathBuf, Arc<str>>,
+    /// Each machine's findings under the last few keys it was checked
+    /// with, most recent first (an edit undone finds the earlier ones).
+    machines: HashMap<String, Vec<CachedMachine>>,
+    scans: crate::scan::ScanCache,
+    /// Modification time and size of files last read from disk.
+    stamps: HashMap<PathBuf, (std::time::SystemTime, u64)>,
+    /// Files outside the flake lowered in this process's database.
+    warm: HashSet<PathBuf>,
+    /// Machines whose findings the last run reused and evaluated.
+    pub last_reuse: (usize, usize),
+}
+
+impl Session {
+    /// A session for the flake in `opts.dir` (`opts.overlays` are ignored:
+    /// each run gives its own). Create and use it on one evaluation thread
+    /// ([`dendrite_eval::run_with_stack`]).
+    pub fn new(opts: CheckOptions) -> Session {
+        Session {
+            opts,
+            ev: None,
+            texts: HashMap::new(),
+            machines: HashMap::new(),
+            scans: Default::default(),
+            stamps: HashMap::new(),
+            warm: HashSet::new(),
+            last_reuse: (0, 0),
+        }
+    }
+
+    /// Checks the flake with the editor's buffers laid over its files.
+    pub fn check(&mut self, overlays: &[(PathBuf, String)]) -> Result<Report, String> {
+        let started = Instant::now();
+        let root = crate::flake_root(&self.opts.dir)?;
+        let config = crate::Config::load(&root)?;
+        let files = crate::scan::nix_files(&root);
+        let overlay: HashMap<&Path, &str> = overlays.iter().map(|(p, t)| (p.as_path(), t.as_str())).collect();
+        let mut wanted: Vec<(PathBuf, Arc<str>)> = Vec::with_capacity(files.len());
+        for p in &files {
+            let text: Arc<str> = match overlay.get(p.as_path()) {
+                Some(t) => {
+                    self.stamps.remove(p);
+                    Arc::from(*t)
+                }
+                None => {
+                    // A file with the size and time it had when it was read
+                    // last is not read again.
+                    let stamp = std::fs::metadata(p).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+                    match (stamp, self.stamps.get(p), self.texts.get(p)) {
+                        (Some(now), Some(then), Some(text)) if now == *then => text.clone(),
+                        _ => match std::fs::read(p) {
+                            Ok(b) => {
+                                if let Some(now) = stamp {
+                                    self.stamps.insert(p.clone(), now);
+                                }
+                                Arc::from(dendrite_syntax::source::decode(&b))
+                            }
+                            Err(_) => continue,
+                        },
+                    }
+                }
+            };
+            wanted.push((p.clone(), text));
+        }
+        // A file that went away may still be cached as an import: start over.
+        let now: HashSet<&PathBuf> = wanted.iter().map(|(p, _)| p).collect();
+        if self.texts.keys().any(|p| !now.contains(p)) {
+            self.ev = None;
+            self.texts.clear();
+            self.scans.clear();
+            self.stamps.clear();
+            self.warm.clear();
+        }
+        let ev = self.ev.get_or_insert_with(|| crate::new_evaluator(&self.opts));
+        for (p, text) in wanted {
+            if self.texts.get(&p).is_none_or(|old| **old != *text) {
+                ev.db.set_file_text(&p, text.clone());
+                self.texts.insert(p, text);
+            }
+        }
+        ev.import_overrides.clear();
+        let mut cx = Ctx::new(root.clone(), config, ev.builtin_span());
+        cx.phase_started = started;
+        cx.phase("read");
+        let parsed = crate::prepare(ev, &mut cx, files, &mut self.scans);
+
+        let cache = &self.machines;
+        let opts = &self.opts;
+        let outcome = parallel::fork_map(1, 1, |_| {
+            let jobs = opts.jobs.unwrap_or(2).max(1);
+            let mut mode = crate::Machines::Cached { cache, jobs, fresh: Vec::new(), top: Vec::new() };
+            crate::evaluate(ev, &mut cx, opts, &parsed, &mut mode);
+            let crate::Machines::Cached { fresh, top, .. } = mode else { unreachable!("the mode stays") };
+            encode_run(&cx, &fresh, &top)
+        });
+        cx.phase("worker");
+        let bytes = outcome.and_then(|mut v| v.pop()).ok_or("the check's worker process failed")?;
+        let (diags, summary, fresh, top) = decode_run(&bytes).ok_or("the check's worker sent a malformed result")?;
+        // The next run's worker starts from this process's database: lower
+        // here what this run's workers had to lower (the models, `lib`).
+        let ev = self.ev.as_mut().ok_or("no evaluator")?;
+        let checked = fresh.iter().filter_map(|(_, m)| match m {
+            Outcome::Checked(m) => Some(&m.traced),
+            Outcome::Reused(_) => None,
+        });
+        for p in top.iter().chain(checked.flatten()) {
+            if !p.starts_with(&root)
+                && self.warm.insert(p.clone())
+                && p.is_file()
+                && let Ok(f) = ev.db.file(p)
+            {
+                let _ = dendrite_syntax::lower_file(&ev.db, f);
+            }
+        }
+        cx.diags = diags;
+        cx.summary.machines = summary.0;
+        cx.summary.machines_skipped = summary.1;
+        let worker = cx.summary.phases.pop();
+        cx.summary.phases.extend(summary.2);
+        cx.summary.phases.extend(worker);
+        let reused = fresh.iter().filter(|(_, m)| matches!(m, Outcome::Reused(_))).count();
+        self.last_reuse = (reused, fresh.len() - reused);
+        let mut kept = HashMap::new();
+        for (id, m) in fresh {
+            let mut entries = self.machines.remove(&id).unwrap_or_default();
+            match m {
+                Outcome::Checked(m) => entries.insert(0, m),
+                Outcome::Reused(key) => {
+                    if let Some(i) = entries.iter().position(|e| e.key == key) {
+                        let e = entries.remove(i);
+                        entries.insert(0, e);
+                    }
+                }
+            }
+            entries.truncate(GENERATIONS);
+            kept.insert(id, entries);
+        }
+        self.machines = kept;
+        Ok(crate::report(cx, root, Vec::new(), started))
+    }
+}
+
+/// The stable identity of a machine across runs.
+pub(crate) fn machine_id(m: &walk::Machine) -> String {
+    format!("{}\u{0}{}\u{0}{}", m.source, m.class, m.name)
+}
+
+/// What the dependency keys of one run are computed from.
+pub(crate) struct KeyContext {
+    /// Each file of the flake by path: its index in the vectors below.
+    files: rustc_hash::FxHashMap<std::ffi::OsString, usize>,
+    /// Per file: a hash of its path and text.
+    hashes: Vec<u64>,
+    /// Per file: the `flake.modules` entries it defines or names.
+    uses: Vec<Vec<usize>>,
+    /// Per entry: the files only defining `flake.modules` entries that
+    /// the top level imported and that define it.
+    definers: Vec<Vec<usize>>,
+    /// Entries by the machine names their keys may stand for (the key, and
+    /// its last `/` part): a machine uses its own module.
+    owned: HashMap<String, Vec<usize>>,
+    /// The part every machine's key has: `flake.lock`, `dendrite.toml`, and
+    /// the files the top level ran, except those only defining entries.
+    common: u64,
+}
+
+impl KeyContext {
+    /// From the scanned files and the files the top level ran.
+    pub fn new(cx: &Ctx, parsed: &[FileInfo], top: Vec<PathBuf>) -> KeyContext {
+        let s = &cx.scan;
+        let mut files = rustc_hash::FxHashMap::default();
+        let mut hashes = Vec::with_capacity(parsed.len());
+        for f in parsed {
+            let mut h = rustc_hash::FxHasher::default();
+            f.path.hash(&mut h);
+            f.text.hash(&mut h);
+            files.insert(f.path.as_os_str().to_os_string(), hashes.len());
+            hashes.push(mix(h.finish()));
+        }
+        let mut entries: HashMap<(String, String), usize> = HashMap::new();
+        let mut entry = |class: &str, key: &str| -> usize {
+            let n = entries.len();
+            *entries.entry((class.to_string(), key.to_string())).or_insert(n)
+        };
+        let mut uses: Vec<Vec<usize>> = vec![Vec::new(); hashes.len()];
+        let only = namespace_only(cx);
+        let mut defining: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (path, defs) in &only {
+            let Some(&i) = files.get(path.as_os_str()) else { continue };
+            let ids: Vec<usize> = defs.iter().map(|(c, k)| entry(c, k)).collect();
+            uses[i].extend(&ids);
+            defining.insert(i, ids);
+        }
+        for d in s.defs.iter().chain(&s.broken_defs) {
+            if let Some(&i) = files.get(d.location.path.as_os_str()) {
+                uses[i].push(entry(&d.class, &d.key));
+            }
+        }
+        let named: Vec<(usize, Option<String>, Option<String>)> = s
+            .refs
+            .iter()
+            .filter_map(|r| Some((*files.get(r.location.path.as_os_str())?, r.class.clone(), r.key.clone())))
+            .collect();
+        for (i, class, key) in &named {
+            if let (Some(c), Some(k)) = (class, key) {
+                uses[*i].push(entry(c, k));
+            }
+        }
+        let all: Vec<((String, String), usize)> = entries.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        // A reference whose key is computed may name any entry of its class.
+        for (i, class, key) in named {
+            if key.is_none() {
+                uses[i]
+                    .extend(all.iter().filter(|((c, _), _)| class.as_ref().is_none_or(|x| x == c)).map(|(_, id)| *id));
+            }
+        }
+        let mut definers: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
+        let mut owned: HashMap<String, Vec<usize>> = HashMap::new();
+        for ((_, key), id) in &all {
+            owned.entry(key.clone()).or_default().push(*id);
+            if let Some((_, last)) = key.rsplit_once('/') {
+                owned.entry(last.to_string()).or_default().push(*id);
+            }
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        for name in ["flake.lock", "dendrite.toml"] {
+            std::fs::read(cx.root.join(name)).unwrap_or_default().hash(&mut h);
+        }
+        let mut common = h.finish();
+        for p in top {
+            let Some(&i) = files.get(p.as_os_str()) else { continue };
+            match defining.get(&i) {
+                // Reaches a machine that uses one of its entries (by
+                // importing it, and then its code runs there too).
+                Some(ids) => ids.iter().for_each(|id| definers[*id].push(i)),
+                None => common = common.wrapping_add(hashes[i]),
+            }
+        }
+        for u in &mut uses {
+            u.sort_unstable();
+            u.dedup();
+        }
+        KeyContext { files, hashes, uses, definers, owned, common }
+    }
+
+    /// The key of machine `name` that evaluated the code of `traced`.
+    pub fn key(&self, name: &str, traced: &[PathBuf]) -> u64 {
+        let mut key = self.common;
+        let mut used: rustc_hash::FxHashSet<usize> = Default::default();
+        for p in traced {
+            if let Some(&i) = self.files.get(p.as_os_str()) {
+                key = key.wrapping_add(self.hashes[i]);
+                used.extend(&self.uses[i]);
+            }
+        }
+        let last = name.rsplit_once('/').map(|(_, l)| l);
+        for n in std::iter::once(name).chain(last) {
+            used.extend(self.owned.get(n).into_iter().flatten());
+        }
+        // Every file defining an entry the machine uses: one that did not
+        // parse, or was added, changes what the entry is.
+        for id in used {
+            for &i in &self.definers[id] {
+                key = key.wrapping_add(self.hashes[i].rotate_left(1));
+            }
+        }
+        key
+    }
+}
+
+/// Spreads a file's hash before it is summed into a key.
+fn mix(h: u64) -> u64 {
+    let mut x = h ^ (h >> 33);
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+/// Files whose module body only defines `flake.modules.<class>.<key>`
+/// entries (as far as the parser recovered, for a file that does not
+/// parse), each mapped to those entries; unless something lists a class's
+/// keys in a way the scan cannot follow.
+fn namespace_only(cx: &Ctx) -> HashMap<PathBuf, Vec<(String, String)>> {
+    let s = &cx.scan;
+    let mut found: HashMap<&Path, Option<Vec<(String, String)>>> = HashMap::new();
+    for b in s.bindings.iter().chain(&s.broken_bindings).filter(|b| b.top) {
+        let p: Vec<Option<&str>> = b.path.iter().map(|x| x.as_deref()).collect();
+        let def = match p.as_slice() {
+            [Some("flake"), Some("modules"), Some(class), Some(key), ..] => Some((class.to_string(), key.to_string())),
+            _ => None,
+        };
+        let e = found.entry(b.location.path.as_path()).or_insert_with(|| Some(Vec::new()));
+        match (e.as_mut(), def) {
+            (Some(keys), Some(d)) => keys.push(d),
+            _ => *e = None,
+        }
+    }
+    let dynamic: HashSet<Option<&str>> = s.refs.iter().filter(|r| r.dynamic).map(|r| r.class.as_deref()).collect();
+    let mut out = HashMap::new();
+    for (path, defs) in found {
+        let Some(mut defs) = defs.filter(|d| !d.is_empty()) else { continue };
+        if dynamic.contains(&None) || defs.iter().any(|(class, _)| dynamic.contains(&Some(class.as_str()))) {
+            continue;
+        }
+        defs.sort();
+        defs.dedup();
+        out.insert(path.to_path_buf(), defs);
+    }
+    out
+}
+
+/// What a run did with one machine.
+pub(crate) enum Outcome {
+    /// Reused the findings cached under this key.
+    Reused(u64),
+    /// Checked it.
+    Checked(CachedMachine),
+}
+
+/// Each machine of a run, by identity.
+pub(crate) type Fresh = Vec<(String, Outcome)>;
+
+/// How many keys' findings are kept per machine.
+const GENERATIONS: usize = 4;
+
+fn put_paths(out: &mut Vec<u8>, paths: &[PathBuf]) {
+    parallel::put_u64(out, paths.len() as u64);
+    for p in paths {
+        parallel::put_str(out, &p.to_string_lossy());
+    }
+}
+
+fn paths(r: &mut parallel::Reader) -> Option<Vec<PathBuf>> {
+    (0..r.u64()?).map(|_| r.str().map(PathBuf::from)).collect()
+}
+
+fn encode_run(cx: &Ctx, fresh: &Fresh, top: &[PathBuf]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_paths(&mut out, top);
+    parallel::put_blob(&mut out, &parallel::encode(&cx.diags, cx.summary.machines, cx.summary.machines_skipped));
+    parallel::put_u64(&mut out, cx.summary.phases.len() as u64);
+    for (name, d) in &cx.summary.phases {
+        parallel::put_str(&mut out, name);
+        parallel::put_u64(&mut out, d.as_micros() as u64);
+    }
+    parallel::put_u64(&mut out, fresh.len() as u64);
+    for (id, m) in fresh {
+        parallel::put_str(&mut out, id);
+        match m {
+            Outcome::Reused(key) => {
+                out.push(0);
+                parallel::put_u64(&mut out, *key);
+            }
+            Outcome::Checked(m) => {
+                out.push(1);
+                parallel::put_u64(&mut out, m.key);
+                put_paths(&mut out, &m.traced);
+                parallel::put_blob(&mut out, &parallel::encode(&m.diags, m.counts.0, m.counts.1));
+            }
+        }
+    }
+    out
+}
+
+type Phases = Vec<(&'static str, std::time::Duration)>;
+
+type Run = (Vec<Diagnostic>, (usize, usize, Phases), Fresh, Vec<PathBuf>);
+
+fn decode_run(bytes: &[u8]) -> Option<Run> {
+    let mut r = parallel::Reader(bytes);
+    let top = paths(&mut r)?;
+    let (diags, machines, skipped) = parallel::decode(r.blob()?)?;
+    let mut phases = Vec::new();
+    for _ in 0..r.u64()? {
+        let name = r.str()?;
+        let micros = r.u64()?;
+        // Phase names are the driver's own literals.
+        let name = crate::PHASES.iter().find(|p| **p == name)?;
+        phases.push((*name, std::time::Duration::from_micros(micros)));
+    }
+    let mut fresh = Vec::new();
+    for _ in 0..r.u64()? {
+        let id = r.str()?;
+        let m = match r.byte()? {
+            0 => Outcome::Reused(r.u64()?),
+            _ => {
+                let key = r.u64()?;
+                let traced = paths(&mut r)?;
+                let (diags, m, s) = parallel::decode(r.blob()?)?;
+                Outcome::Checked(CachedMachine { key, traced, diags, counts: (m, s) })
+            }
+        };
+        fresh.push((id, m));
+    }
+    Some((diags, (machines, skipped, phases), fresh, top))
+}
+
+/// Checks the machines a run needs: reuses cached findings whose key still
+/// holds, evaluates the others each in a forked child with tracing on.
+pub(crate) fn check_machines(
+    ev: &mut Evaluator,
+    cx: &mut Ctx,
+    keys: &KeyContext,
+    machines: &[walk::Machine],
+    cache: &HashMap<String, Vec<CachedMachine>>,
+    jobs: usize,
+    fresh: &mut Fresh,
+) {
+    let mut todo = Vec::new();
+    for m in machines {
+        let id = machine_id(m);
+        let cached = cache.get(&id).into_iter().flatten().find(|c| c.key == keys.key(&m.name, &c.traced));
+        match cached {
+            Some(c) => {
+                cx.diags.extend(c.diags.iter().cloned());
+                cx.summary.machines += c.counts.0;
+                cx.summary.machines_skipped += c.counts.1;
+                fresh.push((id, Outcome::Reused(c.key)));
+            }
+            None => todo.push(m),
+        }
+    }
+    if let [m] = todo.as_slice() {
+        // One machine: this worker is as fresh as a forked one would be.
+        let (traced, diags, n, s) = check_traced(ev, cx, m, true);
+        let key = keys.key(&m.name, &traced);
+        fresh.push((machine_id(m), Outcome::Checked(CachedMachine { key, traced, diags, counts: (n, s) })));
+        return;
+    }
+    let results = parallel::fork_map(todo.len(), jobs, |k| {
+        let (traced, diags, n, s) = check_traced(ev, cx, todo[k], false);
+        let mut out = Vec::new();
+        put_paths(&mut out, &traced);
+        parallel::put_blob(&mut out, &parallel::encode(&diags, n, s));
+        out
+    });
+    let decoded: Option<Vec<Checked>> = results.and_then(|rs| {
+        rs.iter()
+            .map(|bytes| {
+                let mut r = parallel::Reader(bytes);
+                let traced = paths(&mut r)?;
+                let (d, m, s) = parallel::decode(r.blob()?)?;
+                Some((traced, d, m, s))
+            })
+            .collect()
+    });
+    match decoded {
+        Some(rs) => {
+            for (m, (traced, diags, n, s)) in todo.iter().zip(rs) {
+                cx.diags.extend(diags.iter().cloned());
+                cx.summary.machines += n;
+                cx.summary.machines_skipped += s;
+                let key = keys.key(&m.name, &traced);
+                fresh.push((machine_id(m), Outcome::Checked(CachedMachine { key, traced, diags, counts: (n, s) })));
+            }
+        }
+        None => {
+            // No workers: check here, and cache nothing (no clean trace).
+            for m in todo {
+                check_traced(ev, cx, m, true);
+            }
+        }
+    }
+}
+
+/// What checking one machine gave: the files it ran, its findings, and
+/// the machines evaluated and skipped.
+type Checked = (Vec<PathBuf>, Vec<Diagnostic>, usize, usize);
+
+/// Checks one machine with tracing on: the files its evaluation ran, its
+/// findings and counts. `keep`: also add them to `cx` (else they are only
+/// returned).
+fn check_traced(ev: &mut Evaluator, cx: &mut Ctx, m: &walk::Machine, keep: bool) -> Checked {
+    let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
+    let before = cx.diags.len();
+    let (machines0, skipped0) = (cx.summary.machines, cx.summary.machines_skipped);
+    ev.trace = Some(Default::default());
+    walk::check_machine(ev, cx, m);
+    crate::rules::vars(ev, cx, &[m]);
+    crate::rules::recorded(ev, cx, from);
+    // Reported: the caller's own `recorded` pass must not see them again.
+    if let Some(r) = ev.extension_mut::<dendrite_modules::record::Recorder>() {
+        r.evals.truncate(from);
+    }
+    let traced = traced_paths(ev);
+    let diags = cx.diags[before..].to_vec();
+    let counts = (cx.summary.machines - machines0, cx.summary.machines_skipped - skipped0);
+    if !keep {
+        cx.diags.truncate(before);
+        cx.summary.machines = machines0;
+        cx.summary.machines_skipped = skipped0;
+    }
+    (traced, diags, counts.0, counts.1)
+}
+
+/// The files on disk the evaluator's trace names, and stops tracing.
+pub(crate) fn traced_paths(ev: &mut Evaluator) -> Vec<PathBuf> {
+    let trace = ev.trace.take().unwrap_or_default();
+    let mut out: Vec<PathBuf> =
+        trace.files.into_iter().filter_map(|f| f.info().origin.path().map(Path::to_path_buf)).collect();
+    out.extend(trace.imports);
+    out.sort();
+    out.dedup();
+    out
+}
