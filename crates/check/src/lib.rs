@@ -78,6 +78,38 @@ pub struct Summary {
     pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
+/// An option the flake declares, as an evaluation saw it (for hover).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionInfo {
+    /// The evaluation's class (`flake` for the top level, `nixos` ...).
+    pub class: String,
+    /// Its path, as the walk met it (`features.ssh.enable`).
+    pub path: Vec<String>,
+    /// Its type's description.
+    pub ty: String,
+    /// Its description, if it has one.
+    pub description: String,
+    /// Where the flake declares it: file and line.
+    pub declared: Vec<(PathBuf, u32)>,
+}
+
+/// What an editor can show about the flake beyond findings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Symbols {
+    /// Options the flake declares, one per class and path.
+    pub options: Vec<OptionInfo>,
+    /// The roles of each clan inventory instance's service.
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Symbols {
+    /// Keeps one entry per class and path, sorted.
+    pub fn dedup(&mut self) {
+        self.options.sort_by(|a, b| (&a.class, &a.path).cmp(&(&b.class, &b.path)));
+        self.options.dedup_by(|a, b| a.class == b.class && a.path == b.path);
+    }
+}
+
 /// The result of a check.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -89,6 +121,8 @@ pub struct Report {
     pub summary: Summary,
     /// How each input was resolved.
     pub inputs: Vec<InputInfo>,
+    /// Options and roles, for editors.
+    pub symbols: Symbols,
 }
 
 impl Report {
@@ -126,6 +160,10 @@ pub(crate) struct Ctx {
     pub scan: scan::Scan,
     /// How each input was resolved.
     pub inputs: Vec<InputInfo>,
+    /// Options the evaluations met that the flake declares.
+    pub options: Vec<OptionInfo>,
+    /// The roles of each inventory instance's service.
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Ctx {
@@ -140,6 +178,8 @@ impl Ctx {
             span,
             scan: Default::default(),
             inputs: Vec::new(),
+            options: Vec::new(),
+            roles: Default::default(),
         }
     }
 
@@ -262,6 +302,7 @@ pub(crate) fn evaluate(
     let outputs = walk::top_level(ev, cx, &flake);
     cx.phase("top level");
     let machines = walk::machines(ev, cx, &outputs, &loader);
+    cx.roles = walk::instance_roles(ev, &outputs);
     cx.phase("machine discovery");
     match mode {
         Machines::Shards(jobs) => shards(ev, cx, &machines, *jobs),
@@ -336,7 +377,9 @@ pub(crate) fn report(mut cx: Ctx, root: PathBuf, inputs: Vec<InputInfo>, started
     }
     summary.millis = started.elapsed().as_millis();
     let inputs = if inputs.is_empty() { std::mem::take(&mut cx.inputs) } else { inputs };
-    Report { root, diagnostics: diags, summary, inputs }
+    let mut symbols = Symbols { options: std::mem::take(&mut cx.options), roles: std::mem::take(&mut cx.roles) };
+    symbols.dedup();
+    Report { root, diagnostics: diags, summary, inputs, symbols }
 }
 
 fn check_here(opts: &CheckOptions) -> Result<Report, String> {

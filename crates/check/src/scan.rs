@@ -591,3 +591,169 @@ fn normalize(p: &Path) -> PathBuf {
     }
     out
 }
+
+/// What is under the cursor, as far as the syntax tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SymbolAt {
+    /// A module argument (a formal of a module function).
+    Argument {
+        /// Its name.
+        name: String,
+        /// The class of the module (`None`: the file's own flake-parts
+        /// module, or unknown).
+        class: Option<String>,
+        /// Whether the function is the file's own (top-level) module.
+        top_level: bool,
+    },
+    /// A name in a binding's path: the path up to it, inside the module.
+    Binding {
+        /// The class of the module the binding is in (`flake` for the
+        /// file's own flake-parts module, `None` when unknown).
+        class: Option<String>,
+        /// The option path (without a leading `config.` or `options.`).
+        path: Vec<String>,
+    },
+}
+
+/// The argument or binding name at byte `offset` of `text`.
+pub fn symbol_at(text: &str, offset: usize) -> Option<SymbolAt> {
+    let root = rnix::Root::parse(text).tree();
+    let token = root.syntax().token_at_offset(rowan::TextSize::from(offset as u32)).right_biased()?;
+    if token.kind() != SyntaxKind::TOKEN_IDENT && token.kind() != SyntaxKind::TOKEN_STRING_CONTENT {
+        return None;
+    }
+    let node = token.parent()?;
+    // `{ pkgs, ... }:`
+    if let Some(entry) = node.ancestors().find_map(ast::PatEntry::cast) {
+        let lambda = entry.syntax().ancestors().find_map(ast::Lambda::cast)?;
+        let (class, top_level) = module_class(lambda.syntax(), &root);
+        return Some(SymbolAt::Argument { name: token.text().to_string(), class, top_level });
+    }
+    // A name of `a.b.c = ...;`: the path through the enclosing sets.
+    let attr = node.ancestors().find_map(ast::Attr::cast)?;
+    let ap = attr.syntax().parent().and_then(ast::Attrpath::cast)?;
+    let apv = ap.syntax().parent().and_then(ast::AttrpathValue::cast)?;
+    let mut path: Vec<String> = Vec::new();
+    for a in ap.attrs() {
+        path.push(attr_name(&a)?);
+        if a.syntax() == attr.syntax() {
+            break;
+        }
+    }
+    let mut outer = apv.syntax().clone();
+    let mut boundary = None;
+    for anc in apv.syntax().ancestors().skip(1) {
+        if anc.kind() == SyntaxKind::NODE_LAMBDA {
+            boundary = Some(anc);
+            break;
+        }
+        if let Some(o) = ast::AttrpathValue::cast(anc.clone()) {
+            let mut p: Vec<String> = o.attrpath()?.attrs().map(|a| attr_name(&a)).collect::<Option<_>>()?;
+            p.extend(path);
+            path = p;
+            outer = anc;
+        }
+    }
+    let _ = outer;
+    // `flake.modules.<class>.<key>.<path>` written out in a flake-parts module.
+    let (class, path) = match path.as_slice() {
+        [f, m, class, _key, rest @ ..] if f == "flake" && m == "modules" && !rest.is_empty() => {
+            (Some(class.clone()), rest.to_vec())
+        }
+        _ => {
+            let class = match &boundary {
+                Some(l) => module_class(l, &root).0,
+                None => Some("flake".to_string()),
+            };
+            (class, path)
+        }
+    };
+    let path = match path.first().map(String::as_str) {
+        Some("config" | "options") if path.len() > 1 => path[1..].to_vec(),
+        _ => path,
+    };
+    Some(SymbolAt::Binding { class, path })
+}
+
+/// The class of the module function `lambda` (`flake` for the file's own
+/// flake-parts module), and whether it is the file's own module.
+fn module_class(lambda: &SyntaxNode, root: &ast::Root) -> (Option<String>, bool) {
+    let is_root = module_function(root).is_some_and(|l| &l == lambda);
+    if is_root {
+        return (Some("flake".to_string()), true);
+    }
+    // The value of `flake.modules.<class>.<key> = <lambda>` (through sets).
+    let mut path: Vec<String> = Vec::new();
+    for anc in lambda.ancestors().skip(1) {
+        if anc.kind() == SyntaxKind::NODE_LAMBDA && module_function(root).is_none_or(|l| l != anc) {
+            break;
+        }
+        if let Some(o) = ast::AttrpathValue::cast(anc.clone()) {
+            let p: Option<Vec<String>> = o.attrpath().map(|ap| ap.attrs().filter_map(|a| attr_name(&a)).collect());
+            let mut p = p.unwrap_or_default();
+            p.extend(path);
+            path = p;
+        }
+    }
+    match path.as_slice() {
+        [f, m, class, _key] if f == "flake" && m == "modules" => (Some(class.clone()), false),
+        _ => (None, false),
+    }
+}
+
+/// The file's own module function, if its root is one (under parentheses).
+fn module_function(root: &ast::Root) -> Option<SyntaxNode> {
+    let mut e = root.expr()?;
+    loop {
+        e = match e {
+            ast::Expr::Paren(p) => p.expr()?,
+            ast::Expr::Lambda(l) => return Some(l.syntax().clone()),
+            _ => return None,
+        };
+    }
+}
+
+#[cfg(test)]
+mod symbol_tests {
+    use super::*;
+
+    fn at(text: &str, marker: &str) -> Option<SymbolAt> {
+        symbol_at(&text.replace(marker, ""), text.find(marker).unwrap())
+    }
+
+    #[test]
+    fn arguments_and_bindings() {
+        let file = "{ config, lib, ... }:\n{\n  flake.modules.nixos.base = { pk|gs, ... }: {\n    services.openssh.en@able = true;\n    config.networking.host#Name = \"x\";\n  };\n  flake.modules.darwin.dock.system.def$aults = { };\n  perSys%tem = { };\n}\n";
+        let strip = |t: &str| t.replace(['|', '@', '#', '$', '%'], "");
+        let pos = |m: char| file.replace(|c: char| "|@#$%".contains(c) && c != m, "").find(m).unwrap();
+        let clean = strip(file);
+        assert_eq!(
+            symbol_at(&clean, pos('|')),
+            Some(SymbolAt::Argument { name: "pkgs".into(), class: Some("nixos".into()), top_level: false })
+        );
+        assert_eq!(
+            symbol_at(&clean, pos('@')),
+            Some(SymbolAt::Binding {
+                class: Some("nixos".into()),
+                path: vec!["services".into(), "openssh".into(), "enable".into()]
+            })
+        );
+        assert_eq!(
+            symbol_at(&clean, pos('#')),
+            Some(SymbolAt::Binding { class: Some("nixos".into()), path: vec!["networking".into(), "hostName".into()] })
+        );
+        assert_eq!(
+            symbol_at(&clean, pos('$')),
+            Some(SymbolAt::Binding { class: Some("darwin".into()), path: vec!["system".into(), "defaults".into()] })
+        );
+        assert_eq!(
+            symbol_at(&clean, pos('%')),
+            Some(SymbolAt::Binding { class: Some("flake".into()), path: vec!["perSystem".into()] })
+        );
+        let top = at("{ con^fig, ... }: { }", "^");
+        assert_eq!(
+            top,
+            Some(SymbolAt::Argument { name: "config".into(), class: Some("flake".into()), top_level: true })
+        );
+    }
+}

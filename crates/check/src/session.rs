@@ -63,6 +63,9 @@ pub struct Session {
     scans: crate::scan::ScanCache,
     /// Modification time and size of files last read from disk.
     stamps: HashMap<PathBuf, (std::time::SystemTime, u64)>,
+    /// The options table, by class, as the last runs that evaluated each
+    /// class saw it.
+    options: Vec<crate::OptionInfo>,
     /// Files outside the flake lowered in this process's database.
     warm: HashSet<PathBuf>,
     /// Machines whose findings the last run reused and evaluated.
@@ -81,6 +84,7 @@ impl Session {
             machines: HashMap::new(),
             scans: Default::default(),
             stamps: HashMap::new(),
+            options: Vec::new(),
             warm: HashSet::new(),
             last_reuse: (0, 0),
         }
@@ -153,7 +157,15 @@ impl Session {
         });
         cx.phase("worker");
         let bytes = outcome.and_then(|mut v| v.pop()).ok_or("the check's worker process failed")?;
-        let (diags, summary, fresh, top) = decode_run(&bytes).ok_or("the check's worker sent a malformed result")?;
+        let (diags, summary, fresh, top, symbols) =
+            decode_run(&bytes).ok_or("the check's worker sent a malformed result")?;
+        // Options of classes this run evaluated replace those kept; other
+        // classes keep what an earlier run saw (their machines were reused).
+        let classes: HashSet<&String> = symbols.options.iter().map(|o| &o.class).collect();
+        self.options.retain(|o| !classes.contains(&o.class));
+        self.options.extend(symbols.options.iter().cloned());
+        cx.options = self.options.clone();
+        cx.roles = symbols.roles;
         // The next run's worker starts from this process's database: lower
         // here what this run's workers had to lower (the models, `lib`).
         let ev = self.ev.as_mut().ok_or("no evaluator")?;
@@ -391,9 +403,57 @@ fn paths(r: &mut parallel::Reader) -> Option<Vec<PathBuf>> {
     (0..r.u64()?).map(|_| r.str().map(PathBuf::from)).collect()
 }
 
+fn put_options(out: &mut Vec<u8>, options: &[crate::OptionInfo]) {
+    parallel::put_u64(out, options.len() as u64);
+    for o in options {
+        parallel::put_str(out, &o.class);
+        parallel::put_u64(out, o.path.len() as u64);
+        for p in &o.path {
+            parallel::put_str(out, p);
+        }
+        parallel::put_str(out, &o.ty);
+        parallel::put_str(out, &o.description);
+        parallel::put_u64(out, o.declared.len() as u64);
+        for (f, line) in &o.declared {
+            parallel::put_str(out, &f.to_string_lossy());
+            parallel::put_u64(out, u64::from(*line));
+        }
+    }
+}
+
+fn options(r: &mut parallel::Reader) -> Option<Vec<crate::OptionInfo>> {
+    (0..r.u64()?)
+        .map(|_| {
+            let class = r.str()?;
+            let path = (0..r.u64()?).map(|_| r.str()).collect::<Option<Vec<_>>>()?;
+            let ty = r.str()?;
+            let description = r.str()?;
+            let declared =
+                (0..r.u64()?).map(|_| Some((PathBuf::from(r.str()?), r.u32()?))).collect::<Option<Vec<_>>>()?;
+            Some(crate::OptionInfo { class, path, ty, description, declared })
+        })
+        .collect()
+}
+
+/// Options of this run, one per class and path.
+fn unique_options(cx: &Ctx) -> Vec<crate::OptionInfo> {
+    let mut s = crate::Symbols { options: cx.options.clone(), roles: Default::default() };
+    s.dedup();
+    s.options
+}
+
 fn encode_run(cx: &Ctx, fresh: &Fresh, top: &[PathBuf]) -> Vec<u8> {
     let mut out = Vec::new();
     put_paths(&mut out, top);
+    put_options(&mut out, &unique_options(cx));
+    parallel::put_u64(&mut out, cx.roles.len() as u64);
+    for (instance, roles) in &cx.roles {
+        parallel::put_str(&mut out, instance);
+        parallel::put_u64(&mut out, roles.len() as u64);
+        for r in roles {
+            parallel::put_str(&mut out, r);
+        }
+    }
     parallel::put_blob(&mut out, &parallel::encode(&cx.diags, cx.summary.machines, cx.summary.machines_skipped));
     parallel::put_u64(&mut out, cx.summary.phases.len() as u64);
     for (name, d) in &cx.summary.phases {
@@ -421,11 +481,19 @@ fn encode_run(cx: &Ctx, fresh: &Fresh, top: &[PathBuf]) -> Vec<u8> {
 
 type Phases = Vec<(&'static str, std::time::Duration)>;
 
-type Run = (Vec<Diagnostic>, (usize, usize, Phases), Fresh, Vec<PathBuf>);
+/// What a run's worker sends back: findings, counts and timings, what it
+/// did with each machine, the files the top level ran, and the symbols.
+type Run = (Vec<Diagnostic>, (usize, usize, Phases), Fresh, Vec<PathBuf>, crate::Symbols);
 
 fn decode_run(bytes: &[u8]) -> Option<Run> {
     let mut r = parallel::Reader(bytes);
     let top = paths(&mut r)?;
+    let mut symbols = crate::Symbols { options: options(&mut r)?, roles: Default::default() };
+    for _ in 0..r.u64()? {
+        let instance = r.str()?;
+        let roles = (0..r.u64()?).map(|_| r.str()).collect::<Option<Vec<_>>>()?;
+        symbols.roles.insert(instance, roles);
+    }
     let (diags, machines, skipped) = parallel::decode(r.blob()?)?;
     let mut phases = Vec::new();
     for _ in 0..r.u64()? {
@@ -449,7 +517,7 @@ fn decode_run(bytes: &[u8]) -> Option<Run> {
         };
         fresh.push((id, m));
     }
-    Some((diags, (machines, skipped, phases), fresh, top))
+    Some((diags, (machines, skipped, phases), fresh, top, symbols))
 }
 
 /// Checks the machines a run needs: reuses cached findings whose key still
@@ -485,8 +553,10 @@ pub(crate) fn check_machines(
         return;
     }
     let results = parallel::fork_map(todo.len(), jobs, |k| {
+        let options_before = cx.options.len();
         let (traced, diags, n, s) = check_traced(ev, cx, todo[k], false);
         let mut out = Vec::new();
+        put_options(&mut out, &cx.options[options_before..]);
         put_paths(&mut out, &traced);
         parallel::put_blob(&mut out, &parallel::encode(&diags, n, s));
         out
@@ -495,6 +565,7 @@ pub(crate) fn check_machines(
         rs.iter()
             .map(|bytes| {
                 let mut r = parallel::Reader(bytes);
+                cx.options.extend(options(&mut r)?);
                 let traced = paths(&mut r)?;
                 let (d, m, s) = parallel::decode(r.blob()?)?;
                 Some((traced, d, m, s))

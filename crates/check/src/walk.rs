@@ -123,6 +123,8 @@ pub struct OptionWalk {
     context: String,
     /// Option paths not to walk.
     pub skip: fn(&[String]) -> bool,
+    /// The evaluation's class, for the options table ([`crate::OptionInfo`]).
+    pub class: String,
 }
 
 fn type_name(ev: &mut Evaluator, ty: &Value) -> String {
@@ -157,6 +159,7 @@ impl OptionWalk {
             freeform: false,
             context: context.to_string(),
             skip: |_| false,
+            class: String::new(),
         }
     }
 
@@ -265,6 +268,7 @@ impl OptionWalk {
         if is_true(ev, o, "internal") {
             return;
         }
+        self.record(ev, cx, o, prefix);
         let Some(ty) = o.get(Symbol::new("type")).cloned() else { return };
         // Options never defined and without default are not an error
         // until something reads them.
@@ -275,6 +279,43 @@ impl OptionWalk {
         }
         let Some(value) = o.get(Symbol::new("value")).cloned() else { return };
         self.typed(ev, cx, &value, &ty, prefix, 0);
+    }
+
+    /// Adds an option the flake declares to the options table.
+    fn record(&self, ev: &mut Evaluator, cx: &mut Ctx, o: &Attrs, prefix: &[String]) {
+        let span = cx.span;
+        let Some(positions) = o.get(Symbol::new("declarationPositions")).cloned() else { return };
+        let Ok(positions) = ev.expect_list(&positions) else { return };
+        let mut declared = Vec::new();
+        for p in positions.iter() {
+            let file = ev.select_str(p, "file", span).and_then(|f| ev.force(&f));
+            let line = ev.select_str(p, "line", span).and_then(|f| ev.force(&f));
+            let (Ok(Value::String(file)), Ok(Value::Int(line))) = (file, line) else { continue };
+            let file = std::path::PathBuf::from(&*file.to_str_lossy());
+            if cx.in_flake(&file) {
+                declared.push((file, line as u32));
+            }
+        }
+        if declared.is_empty() {
+            return;
+        }
+        let text = |ev: &mut Evaluator, v: Option<Value>| -> String {
+            match v.map(|v| ev.force(&v)) {
+                Some(Ok(Value::String(s))) => s.to_str_lossy().into_owned(),
+                _ => String::new(),
+            }
+        };
+        let ty = o.get(Symbol::new("type")).cloned();
+        let ty = ty.and_then(|t| ev.attr_of(&t, "description").ok().flatten());
+        let ty = text(ev, ty);
+        let description = text(ev, o.get(Symbol::new("description")).cloned());
+        cx.options.push(crate::OptionInfo {
+            class: self.class.clone(),
+            path: prefix.to_vec(),
+            ty,
+            description,
+            declared,
+        });
     }
 
     fn typed(
@@ -384,6 +425,7 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
                 }
             }
             let mut w = OptionWalk::all(ev, "the top-level option");
+            w.class = "flake".into();
             w.skip = |p| match p {
                 [first] => first == "perSystem" || first == "allSystems",
                 [first, second] => first == "flake" && heavy_output(second),
@@ -519,6 +561,31 @@ fn namespace_machines(
     Ok(out)
 }
 
+/// The roles of each inventory instance's service, as clan's data knows them.
+pub fn instance_roles(ev: &mut Evaluator, outputs: &Outputs) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let span = ev.builtin_span();
+    let Some(data) = clan_data(ev, outputs) else { return out };
+    let Ok(Some(instances)) = ev.attr_of(&data, "instances") else { return out };
+    let Ok(instances) = ev.expect_attrs(&instances) else { return out };
+    for x in instances.iter() {
+        let roles = ev
+            .select_str(&x.value, "service", span)
+            .and_then(|s| ev.select_str(&s, "roles", span))
+            .and_then(|r| ev.expect_list(&r).map(|l| l.to_vec()));
+        let Ok(roles) = roles else { continue };
+        let names: Vec<String> = roles
+            .iter()
+            .filter_map(|r| match ev.force(r) {
+                Ok(Value::String(s)) => Some(s.to_str_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        out.insert(x.name.to_string(), names);
+    }
+    out
+}
+
 /// clan's `dendrite` data (the model's; see modules/clan-core/README.md).
 pub fn clan_data(ev: &mut Evaluator, outputs: &Outputs) -> Option<Value> {
     let span = ev.builtin_span();
@@ -563,6 +630,7 @@ pub fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
     cx.summary.machines += 1;
     let context = format!("{}.{} ({})", m.source, m.name, m.class);
     let mut w = OptionWalk::new(ev, &format!("{context}: the option"));
+    w.class = m.class.clone();
     let result = match ev.force(&m.eval) {
         Ok(r) => r,
         Err(e) => return skip_or_report(cx, &e, &context),

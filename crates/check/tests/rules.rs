@@ -434,6 +434,7 @@ fn report_with(errors: usize, warnings: usize, infos: usize) -> Report {
         diagnostics: Vec::new(),
         summary: Summary { errors, warnings, infos, ..Default::default() },
         inputs: Vec::new(),
+        symbols: Default::default(),
     }
 }
 

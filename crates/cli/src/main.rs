@@ -270,11 +270,30 @@ fn run_check(args: CheckArgs) -> i32 {
     report.exit_code()
 }
 
+/// The options the flake declares and the roles of its inventory instances.
+fn symbols_json(report: &dendrite_check::Report) -> serde_json::Value {
+    let rel = |p: &std::path::Path| p.strip_prefix(&report.root).unwrap_or(p).display().to_string();
+    let options: Vec<serde_json::Value> = report
+        .symbols
+        .options
+        .iter()
+        .map(|o| {
+            let declared: Vec<serde_json::Value> =
+                o.declared.iter().map(|(f, l)| serde_json::json!({ "file": rel(f), "line": l })).collect();
+            serde_json::json!({
+                "class": o.class, "path": o.path, "type": o.ty, "description": o.description, "declared": declared,
+            })
+        })
+        .collect();
+    serde_json::json!({ "options": options, "roles": report.symbols.roles })
+}
+
 /// `check --serve`: one check per line of standard input, in a warm session.
 fn serve(opts: dendrite_check::CheckOptions) -> i32 {
     dendrite_eval::run_with_stack(move || {
         use std::io::{BufRead, Write};
         let mut session = dendrite_check::Session::new(opts);
+        let mut sent_symbols: Option<dendrite_check::Symbols> = None;
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             let answer = parse_overlays(&line).and_then(|o| session.check(&o)).map(|report| {
@@ -292,6 +311,11 @@ fn serve(opts: dendrite_check::CheckOptions) -> i32 {
                     "machines_evaluated": evaluated,
                     "phases_ms": phases,
                 });
+                // Options and roles only when they changed: they can be large.
+                if sent_symbols.as_ref() != Some(&report.symbols) {
+                    v["symbols"] = symbols_json(&report);
+                    sent_symbols = Some(report.symbols.clone());
+                }
                 v
             });
             let v = answer.unwrap_or_else(|e| serde_json::json!({ "error": e }));

@@ -178,6 +178,40 @@ fn typo_appears_and_clears_and_definitions_resolve() {
     let labels: Vec<&str> = keys.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
     assert!(labels.contains(&"base") && labels.contains(&"casks"), "{labels:?}");
 
+    // Hover on a module argument and on an option the flake declares.
+    let hover_at = |c: &mut Client, uri: &str, line: u32, character: u32| -> String {
+        let h = c.request(
+            "textDocument/hover",
+            serde_json::json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
+        );
+        h["contents"]["value"].as_str().unwrap_or_default().to_string()
+    };
+    let arg = hover_at(&mut c, &furi, 1, 3);
+    assert!(arg.contains("module argument `config`") && arg.contains("top-level"), "{arg}");
+    let crs58 = root.join("modules/users/crs58.nix");
+    let crs58_text = std::fs::read_to_string(&crs58).unwrap();
+    let admin_line = crs58_text.lines().position(|l| l.trim() == "admin = true;").expect("crs58 is an admin") as u32;
+    let admin = hover_at(&mut c, &uri(&crs58), admin_line, 5);
+    assert!(admin.contains("option `flake.meta.users.crs58.admin`"), "{admin}");
+    assert!(admin.contains("boolean") && admin.contains("Admins get root SSH access"), "{admin}");
+    assert!(admin.contains("modules/meta.nix:"), "{admin}");
+
+    // Completion of the roles of an instance's service.
+    let with_role =
+        zt_text.replacen("    roles.peer.tags.server = { };\n", "    roles.peer.tags.server = { };\n    roles.\n", 1);
+    let role_line = with_role.lines().position(|l| l.trim() == "roles.").expect("inserted") as u32;
+    c.notify(
+        "textDocument/didChange",
+        serde_json::json!({ "textDocument": { "uri": zt_uri, "version": 2 }, "contentChanges": [ { "text": with_role } ] }),
+    );
+    let _ = c.diagnostics_for(&zt_uri);
+    let items = c.request(
+        "textDocument/completion",
+        serde_json::json!({ "textDocument": { "uri": zt_uri }, "position": { "line": role_line, "character": 10 } }),
+    );
+    let labels: Vec<&str> = items.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["controller", "moon", "peer"]);
+
     c.request("shutdown", serde_json::Value::Null);
     c.notify("exit", serde_json::Value::Null);
     let status = c.child.wait().unwrap();

@@ -123,6 +123,8 @@ fn to_range(l: &dendrite_check::Location) -> Range {
 struct Checker {
     root: PathBuf,
     child: Option<ChildPipes>,
+    /// The options and roles the checking process last sent.
+    symbols: serde_json::Value,
 }
 
 /// The checking process and its pipes.
@@ -130,7 +132,7 @@ type ChildPipes = (std::process::Child, std::process::ChildStdin, std::io::BufRe
 
 impl Checker {
     fn new(root: PathBuf) -> Checker {
-        Checker { root, child: None }
+        Checker { root, child: None, symbols: serde_json::Value::Null }
     }
 
     fn start(&self) -> Result<ChildPipes, String> {
@@ -170,10 +172,23 @@ impl Checker {
                 if let Some(e) = report["error"].as_str() {
                     return Err(e.to_string());
                 }
+                if !report["symbols"].is_null() {
+                    // An instance whose file does not parse while it is
+                    // being typed keeps the roles it had.
+                    let old = self.symbols["roles"].as_object().cloned().unwrap_or_default();
+                    self.symbols = report["symbols"].clone();
+                    if let Some(roles) = self.symbols["roles"].as_object_mut() {
+                        for (k, v) in old {
+                            roles.entry(k).or_insert(v);
+                        }
+                    }
+                }
                 let diags = report["diagnostics"].as_array().cloned().unwrap_or_default();
                 return Ok(diags.iter().map(|d| from_json(&self.root, d)).collect());
             }
             last = "the checking process stopped".into();
+            // A new process sends its symbols again.
+            self.symbols = serde_json::Value::Null;
             if let Some((mut child, ..)) = self.child.take() {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -191,6 +206,38 @@ impl Drop for Checker {
             let _ = child.wait();
         }
     }
+}
+
+/// What a module argument is, for hover.
+fn argument_doc(name: &str, class: Option<&str>, top_level: bool) -> String {
+    let whose = if top_level {
+        "the flake's top-level (flake-parts) evaluation".to_string()
+    } else {
+        match class {
+            Some(c) => format!("the `{c}` evaluation that imports this module"),
+            None => "the evaluation that imports this module".to_string(),
+        }
+    };
+    let what = match (name, top_level) {
+        ("config", _) => "the configuration of this evaluation: every module's definitions, merged",
+        ("options", _) => "the option declarations of this evaluation",
+        ("lib", _) => "the nixpkgs library (dendrite uses its own `lib` when nixpkgs is not an input)",
+        ("inputs", true) => "the flake's inputs (flake-parts)",
+        ("self", true) => "the flake itself: its outputs, `outPath`, `inputs` (flake-parts)",
+        ("withSystem" | "getSystem" | "moduleWithSystem", true) => {
+            "a flake-parts helper to reach `perSystem` values of a system"
+        }
+        ("flake-parts-lib", true) => "flake-parts' library (`mkPerSystemOption`, `importApply`, ...)",
+        ("pkgs", false) => "the machine's nixpkgs package set (opaque to dendrite: checks that need it are skipped)",
+        ("modulesPath", false) => "the path of the class's own modules directory (`nixos/modules` ...)",
+        ("osConfig", false) => "home-manager inside a system: that system's configuration",
+        ("name", false) => "the attribute name this module's evaluation is under (submodules, users)",
+        ("pkgs", true) => "not provided at the top level: `pkgs` is a `perSystem` argument (D201)",
+        _ => {
+            "not one of the arguments the module system or flake-parts gives: only `_module.args` or `specialArgs` can provide it (see D201, D202)"
+        }
+    };
+    format!("module argument `{name}`: {what}\n\nthe module is evaluated by {whose}")
 }
 
 /// One finding of `--format json` as an LSP diagnostic (and its file).
@@ -436,6 +483,105 @@ impl Server {
     }
 
     fn hover(&self, uri: &Url, pos: Position) -> Option<Hover> {
+        let markdown = |value: String| Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
+            range: None,
+        };
+        if let Some(h) = self.hover_key(uri, pos) {
+            return Some(h);
+        }
+        let file = uri.to_file_path().ok()?;
+        let (text, offset) = self.offset(&file, pos)?;
+        match dendrite_check::scan::symbol_at(&text, offset)? {
+            dendrite_check::scan::SymbolAt::Argument { name, class, top_level } => {
+                Some(markdown(argument_doc(&name, class.as_deref(), top_level)))
+            }
+            dendrite_check::scan::SymbolAt::Binding { class, path } => {
+                self.option_doc(class.as_deref(), &path).map(markdown)
+            }
+        }
+    }
+
+    /// What the options table says about `path` in an evaluation of `class`.
+    fn option_doc(&self, class: Option<&str>, path: &[String]) -> Option<String> {
+        let options = self.checker.as_ref()?.symbols["options"].as_array()?;
+        let root = self.root.as_ref()?;
+        let matches = |o: &&serde_json::Value, exact: bool| -> bool {
+            let p: Vec<&str> =
+                o["path"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+            let same_class = class.is_none_or(|c| o["class"].as_str() == Some(c));
+            let len_ok = if exact { p.len() == path.len() } else { p.len() > path.len() };
+            same_class && len_ok && p.iter().zip(path).all(|(a, b)| *a == b)
+        };
+        let shown = path.join(".");
+        if let Some(o) = options.iter().find(|o| matches(o, true)) {
+            let decl: Vec<String> = o["declared"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .map(|x| {
+                            format!("- `{}:{}`", x["file"].as_str().unwrap_or(""), x["line"].as_u64().unwrap_or(0))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut out = format!(
+                "option `{shown}` ({} evaluation)\n\n**type:** {}\n",
+                o["class"].as_str().unwrap_or(""),
+                o["type"].as_str().unwrap_or("")
+            );
+            if let Some(d) = o["description"].as_str().filter(|d| !d.is_empty()) {
+                out.push_str(&format!("\n{d}\n"));
+            }
+            out.push_str(&format!("\ndeclared in:\n{}", decl.join("\n")));
+            let _ = root;
+            return Some(out);
+        }
+        let below: Vec<String> = options
+            .iter()
+            .filter(|o| matches(o, false))
+            .filter_map(|o| o["path"].as_array()?.get(path.len())?.as_str().map(str::to_string))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        (!below.is_empty()).then(|| {
+            format!(
+                "`{shown}`: options the flake declares below it: {}",
+                below.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    /// The roles of the instance an inventory edit is in: named on the
+    /// line (`instances.<i>.roles.`) or by the nearest `<i> = {` above.
+    fn instance_roles(&self, before: &str, head: &str) -> Vec<String> {
+        let Some(roles) = self.checker.as_ref().and_then(|c| c.symbols["roles"].as_object().cloned()) else {
+            return Vec::new();
+        };
+        let list = |i: &str| -> Vec<String> {
+            roles
+                .get(i)
+                .and_then(|r| r.as_array())
+                .map(|r| r.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        let named = head.trim_end_matches('.').rsplit(['.', ' ']).next().unwrap_or("").trim_matches('"');
+        if roles.contains_key(named) {
+            return list(named);
+        }
+        for l in before.lines().rev() {
+            if let Some((name, _)) = l.trim().split_once('=') {
+                // `instances.<i> = {` or `<i> = {`.
+                let name = name.trim().rsplit('.').next().unwrap_or("").trim_matches('"');
+                if roles.contains_key(name) {
+                    return list(name);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn hover_key(&self, uri: &Url, pos: Position) -> Option<Hover> {
         let (index, r) = self.reference_at(uri, pos)?;
         let (class, key) = (r.class.clone()?, r.key.clone()?);
         let defs: Vec<String> = index
@@ -484,7 +630,14 @@ impl Server {
                     .collect(),
             ))
         };
-        if let Some((_, rest)) = line.rsplit_once("roles.") {
+        if let Some((head, rest)) = line.rsplit_once("roles.") {
+            if !rest.contains('.') {
+                // `instances.<i>.roles.` (or `roles.` inside `instances.<i> = {`).
+                let roles = self.instance_roles(&text[..offset.min(text.len())], head);
+                if !roles.is_empty() {
+                    return simple(&roles, "role of the instance's service");
+                }
+            }
             if rest.contains(".machines.") || rest.trim_end().ends_with(".machines") {
                 return simple(&index.inventory_machines, "clan inventory machine");
             }
