@@ -157,7 +157,7 @@ pub(crate) struct Ctx {
     pub summary: Summary,
     pub span: Span,
     /// The static scan of the flake's files.
-    pub scan: scan::Scan,
+    pub scan: std::rc::Rc<scan::Scan>,
     /// How each input was resolved.
     pub inputs: Vec<InputInfo>,
     /// Options the evaluations met that the flake declares.

@@ -609,9 +609,8 @@ fn special_args(_ev: &mut Evaluator, _cx: &mut Ctx) {}
 
 /// D101, D102, D701, D702, D703.
 pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs) {
-    let s = std::mem::take(&mut cx.scan);
+    let s = cx.scan.clone();
     namespace_rules(ev, cx, files, outputs, &s);
-    cx.scan = s;
 }
 
 fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs, s: &scan::Scan) {

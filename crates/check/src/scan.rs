@@ -193,29 +193,89 @@ impl Scan {
     }
 }
 
-/// Per-file scans kept between runs of a session, with the text each was
-/// made from.
-pub(crate) type ScanCache = std::collections::HashMap<PathBuf, (Arc<str>, Scan)>;
-
-/// Scans the parsed files; with a cache, only those whose text changed.
-pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
-    scan_cached(ev, files, &mut ScanCache::new())
+/// Per-file scans kept between runs of a session (with the text each was
+/// made from), and the last merged scan.
+#[derive(Default)]
+pub(crate) struct ScanCache {
+    files: std::collections::HashMap<PathBuf, (Arc<str>, Scan)>,
+    merged: Option<(Vec<PathBuf>, std::rc::Rc<Scan>)>,
 }
 
-/// [`scan`], reusing and updating per-file results.
-pub(crate) fn scan_cached(ev: &Evaluator, files: &[FileInfo], cache: &mut ScanCache) -> Scan {
-    let mut s = Scan::default();
+/// Scans the parsed files.
+pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
+    let mut cache = ScanCache::default();
+    let merged = scan_cached(ev, files, &mut cache);
+    drop(cache);
+    std::rc::Rc::try_unwrap(merged).unwrap_or_else(|rc| (*rc).clone())
+}
+
+/// [`scan`], reusing what the cache holds: only files whose text changed
+/// are scanned again, and their entries replace theirs in the merged scan.
+pub(crate) fn scan_cached(ev: &Evaluator, files: &[FileInfo], cache: &mut ScanCache) -> std::rc::Rc<Scan> {
+    let mut changed: Vec<&Path> = Vec::new();
     for f in files {
-        match cache.get(&f.path) {
-            Some((text, one)) if Arc::ptr_eq(text, &f.text) || **text == *f.text => s.extend(one.clone()),
-            _ => {
-                let one = scan_file(ev, f);
-                s.extend(one.clone());
-                cache.insert(f.path.clone(), (f.text.clone(), one));
-            }
+        let same = cache.files.get(&f.path).is_some_and(|(t, _)| Arc::ptr_eq(t, &f.text) || **t == *f.text);
+        if !same {
+            cache.files.insert(f.path.clone(), (f.text.clone(), scan_file(ev, f)));
+            changed.push(&f.path);
         }
     }
-    s
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    if let Some((old_paths, merged)) = cache.merged.take()
+        && old_paths == paths
+    {
+        if changed.is_empty() {
+            cache.merged = Some((old_paths, merged.clone()));
+            return merged;
+        }
+        // Entries are grouped by file in path order: splice each changed
+        // file's new entries in place of its old ones.
+        let mut s = std::rc::Rc::try_unwrap(merged).unwrap_or_else(|rc| (*rc).clone());
+        for p in changed {
+            let new = cache.files.get(p).map(|(_, one)| one.clone()).unwrap_or_default();
+            s.splice_file(p, new);
+        }
+        let merged = std::rc::Rc::new(s);
+        cache.merged = Some((old_paths, merged.clone()));
+        return merged;
+    }
+    cache.files.retain(|p, _| paths.binary_search(p).is_ok());
+    let mut s = Scan::default();
+    for f in files {
+        if let Some((_, one)) = cache.files.get(&f.path) {
+            s.extend(one.clone());
+        }
+    }
+    let merged = std::rc::Rc::new(s);
+    cache.merged = Some((paths, merged.clone()));
+    merged
+}
+
+/// Replaces the entries located in `file` of a vector grouped by file in
+/// path order; the range they took.
+fn splice<T>(v: &mut Vec<T>, file: &Path, new: Vec<T>, at: impl Fn(&T) -> &Path) -> std::ops::Range<usize> {
+    let start = v.partition_point(|x| at(x) < file);
+    let end = start + v[start..].partition_point(|x| at(x) == file);
+    let n = new.len();
+    v.splice(start..end, new);
+    start..start + n
+}
+
+impl Scan {
+    /// Puts `new` (the scan of `file` alone) in place of `file`'s entries.
+    fn splice_file(&mut self, file: &Path, new: Scan) {
+        splice(&mut self.bindings, file, new.bindings, |b| &b.location.path);
+        splice(&mut self.broken_defs, file, new.broken_defs, |d| &d.location.path);
+        splice(&mut self.broken_bindings, file, new.broken_bindings, |b| &b.location.path);
+        splice(&mut self.refs, file, new.refs, |r| &r.location.path);
+        splice(&mut self.defs, file, new.defs, |d| &d.location.path);
+        splice(&mut self.duplicates, file, new.duplicates, |d| &d.location.path);
+        splice(&mut self.special_args, file, new.special_args, |(_, _, l)| &l.path);
+        let start = self.path_literal_locations.partition_point(|l| l.path.as_path() < file);
+        let end = start + self.path_literal_locations[start..].partition_point(|l| l.path == file);
+        self.path_literals.splice(start..end, new.path_literals);
+        self.path_literal_locations.splice(start..end, new.path_literal_locations);
+    }
 }
 
 /// Scans one file.

@@ -11,11 +11,11 @@
 //! What a machine's findings depend on is then known, and they are reused
 //! while every file they depend on is unchanged. A machine depends on:
 //! - every file whose code ran while it was evaluated;
-//! - every file whose code ran for the top level, except a file that only
-//!   defines `flake.modules.<class>.<key>` entries, when nothing lists the
-//!   class's keys in a way the scan cannot follow: the lower-level modules
-//!   such a file contributes reach a machine only by being imported;
-//! - every file defining a `flake.modules` entry the machine uses: its own
+//! - every file whose code ran for the top level, without the values of its
+//!   `flake.modules.<class>.<key>` definitions (when nothing lists the
+//!   class's keys in a way the scan cannot follow): a lower-level module
+//!   reaches a machine only by being imported;
+//! - every definition of a `flake.modules` entry the machine uses: its own
 //!   (by name), and those defined or named in the files above (when a file
 //!   does not parse, its entry is missing a part, and no code of it ran);
 //! - the flake's `flake.lock` and `dendrite.toml`.
@@ -96,7 +96,9 @@ impl Session {
         let root = crate::flake_root(&self.opts.dir)?;
         let config = crate::Config::load(&root)?;
         let files = crate::scan::nix_files(&root);
-        let overlay: HashMap<&Path, &str> = overlays.iter().map(|(p, t)| (p.as_path(), t.as_str())).collect();
+        // Paths as the flake's file list has them (absolute, canonical).
+        let overlay: HashMap<PathBuf, &str> =
+            overlays.iter().map(|(p, t)| (p.canonicalize().unwrap_or_else(|_| p.clone()), t.as_str())).collect();
         let mut wanted: Vec<(PathBuf, Arc<str>)> = Vec::with_capacity(files.len());
         for p in &files {
             let text: Arc<str> = match overlay.get(p.as_path()) {
@@ -129,7 +131,7 @@ impl Session {
         if self.texts.keys().any(|p| !now.contains(p)) {
             self.ev = None;
             self.texts.clear();
-            self.scans.clear();
+            self.scans = Default::default();
             self.stamps.clear();
             self.warm.clear();
         }
@@ -223,14 +225,14 @@ pub(crate) struct KeyContext {
     hashes: Vec<u64>,
     /// Per file: the `flake.modules` entries it defines or names.
     uses: Vec<Vec<usize>>,
-    /// Per entry: the files only defining `flake.modules` entries that
-    /// the top level imported and that define it.
-    definers: Vec<Vec<usize>>,
+    /// Per entry: hashes of the text of its definitions in the files the
+    /// top level ran (the values of `flake.modules.<class>.<key>...`).
+    bodies: Vec<Vec<u64>>,
     /// Entries by the machine names their keys may stand for (the key, and
     /// its last `/` part): a machine uses its own module.
     owned: HashMap<String, Vec<usize>>,
     /// The part every machine's key has: `flake.lock`, `dendrite.toml`, and
-    /// the files the top level ran, except those only defining entries.
+    /// the files the top level ran, without the entries' values.
     common: u64,
 }
 
@@ -238,33 +240,80 @@ impl KeyContext {
     /// From the scanned files and the files the top level ran.
     pub fn new(cx: &Ctx, parsed: &[FileInfo], top: Vec<PathBuf>) -> KeyContext {
         let s = &cx.scan;
+        let mut entries: HashMap<(String, String), usize> = HashMap::new();
+        let mut entry = |class: &str, key: &str| -> usize {
+            let n = entries.len();
+            *entries.entry((class.to_string(), key.to_string())).or_insert(n)
+        };
+        // The values of `flake.modules` entries in module bodies: what they
+        // contribute reaches a machine only if it uses the entry (imports
+        // it). Unless something lists a class's keys in a way the scan
+        // cannot follow: then every machine may use every entry.
+        let dynamic: HashSet<Option<&str>> = s.refs.iter().filter(|r| r.dynamic).map(|r| r.class.as_deref()).collect();
+        let mut ranges: HashMap<&Path, Vec<(u32, u32, usize)>> = HashMap::new();
+        // Files whose module body only defines entries: their skeleton can
+        // only add or rename entries, which changes what uses them.
+        let mut only_entries: HashMap<&Path, bool> = HashMap::new();
+        for b in s.bindings.iter().chain(&s.broken_bindings).filter(|b| b.top) {
+            let path = b.location.path.as_path();
+            let entry_of = match b.path.as_slice() {
+                [Some(f), Some(m), Some(class), Some(key), ..]
+                    if f == "flake"
+                        && m == "modules"
+                        && !dynamic.contains(&None)
+                        && !dynamic.contains(&Some(class.as_str())) =>
+                {
+                    Some(entry(class, key))
+                }
+                _ => None,
+            };
+            *only_entries.entry(path).or_insert(true) &= entry_of.is_some();
+            if let Some(id) = entry_of {
+                ranges.entry(path).or_default().push((b.value.0, b.value.1, id));
+            }
+        }
         let mut files = rustc_hash::FxHashMap::default();
         let mut hashes = Vec::with_capacity(parsed.len());
+        let mut skeletons: Vec<Option<u64>> = Vec::with_capacity(parsed.len());
+        let mut entry_parts: Vec<Vec<(usize, u64)>> = Vec::with_capacity(parsed.len());
         for f in parsed {
             let mut h = rustc_hash::FxHasher::default();
             f.path.hash(&mut h);
             f.text.hash(&mut h);
             files.insert(f.path.as_os_str().to_os_string(), hashes.len());
             hashes.push(mix(h.finish()));
+            // The text without the entries' values, and each value's hash.
+            let mut rs = ranges.remove(f.path.as_path()).unwrap_or_default();
+            rs.sort();
+            let mut skeleton = rustc_hash::FxHasher::default();
+            f.path.hash(&mut skeleton);
+            let mut parts = Vec::new();
+            let mut at = 0usize;
+            for (start, end, id) in rs {
+                let (start, end) = (start as usize, (end as usize).min(f.text.len()));
+                if start < at || start > end {
+                    continue; // inside a value already taken
+                }
+                f.text.get(at..start).hash(&mut skeleton);
+                let mut v = rustc_hash::FxHasher::default();
+                f.path.hash(&mut v);
+                f.text.get(start..end).hash(&mut v);
+                parts.push((id, mix(v.finish())));
+                at = end;
+            }
+            f.text.get(at..).hash(&mut skeleton);
+            let entries_only = only_entries.get(f.path.as_path()).copied().unwrap_or(false);
+            skeletons.push((!entries_only).then(|| mix(skeleton.finish())));
+            entry_parts.push(parts);
         }
-        let mut entries: HashMap<(String, String), usize> = HashMap::new();
-        let mut entry = |class: &str, key: &str| -> usize {
-            let n = entries.len();
-            *entries.entry((class.to_string(), key.to_string())).or_insert(n)
-        };
         let mut uses: Vec<Vec<usize>> = vec![Vec::new(); hashes.len()];
-        let only = namespace_only(cx);
-        let mut defining: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (path, defs) in &only {
-            let Some(&i) = files.get(path.as_os_str()) else { continue };
-            let ids: Vec<usize> = defs.iter().map(|(c, k)| entry(c, k)).collect();
-            uses[i].extend(&ids);
-            defining.insert(i, ids);
-        }
         for d in s.defs.iter().chain(&s.broken_defs) {
             if let Some(&i) = files.get(d.location.path.as_os_str()) {
                 uses[i].push(entry(&d.class, &d.key));
             }
+        }
+        for (i, parts) in entry_parts.iter().enumerate() {
+            uses[i].extend(parts.iter().map(|(id, _)| *id));
         }
         let named: Vec<(usize, Option<String>, Option<String>)> = s
             .refs
@@ -284,7 +333,6 @@ impl KeyContext {
                     .extend(all.iter().filter(|((c, _), _)| class.as_ref().is_none_or(|x| x == c)).map(|(_, id)| *id));
             }
         }
-        let mut definers: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
         let mut owned: HashMap<String, Vec<usize>> = HashMap::new();
         for ((_, key), id) in &all {
             owned.entry(key.clone()).or_default().push(*id);
@@ -297,20 +345,21 @@ impl KeyContext {
             std::fs::read(cx.root.join(name)).unwrap_or_default().hash(&mut h);
         }
         let mut common = h.finish();
+        let mut bodies: Vec<Vec<u64>> = vec![Vec::new(); all.len()];
         for p in top {
             let Some(&i) = files.get(p.as_os_str()) else { continue };
-            match defining.get(&i) {
-                // Reaches a machine that uses one of its entries (by
-                // importing it, and then its code runs there too).
-                Some(ids) => ids.iter().for_each(|id| definers[*id].push(i)),
-                None => common = common.wrapping_add(hashes[i]),
+            if let Some(skeleton) = skeletons[i] {
+                common = common.wrapping_add(skeleton);
+            }
+            for (id, hash) in &entry_parts[i] {
+                bodies[*id].push(*hash);
             }
         }
         for u in &mut uses {
             u.sort_unstable();
             u.dedup();
         }
-        KeyContext { files, hashes, uses, definers, owned, common }
+        KeyContext { files, hashes, uses, bodies, owned, common }
     }
 
     /// The key of machine `name` that evaluated the code of `traced`.
@@ -327,11 +376,11 @@ impl KeyContext {
         for n in std::iter::once(name).chain(last) {
             used.extend(self.owned.get(n).into_iter().flatten());
         }
-        // Every file defining an entry the machine uses: one that did not
-        // parse, or was added, changes what the entry is.
+        // Every definition of an entry the machine uses: in a file that does
+        // not parse, or was added, it changes what the entry is.
         for id in used {
-            for &i in &self.definers[id] {
-                key = key.wrapping_add(self.hashes[i].rotate_left(1));
+            for &hash in &self.bodies[id] {
+                key = key.wrapping_add(hash.rotate_left(1));
             }
         }
         key
@@ -343,39 +392,6 @@ fn mix(h: u64) -> u64 {
     let mut x = h ^ (h >> 33);
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^ (x >> 33)
-}
-
-/// Files whose module body only defines `flake.modules.<class>.<key>`
-/// entries (as far as the parser recovered, for a file that does not
-/// parse), each mapped to those entries; unless something lists a class's
-/// keys in a way the scan cannot follow.
-fn namespace_only(cx: &Ctx) -> HashMap<PathBuf, Vec<(String, String)>> {
-    let s = &cx.scan;
-    let mut found: HashMap<&Path, Option<Vec<(String, String)>>> = HashMap::new();
-    for b in s.bindings.iter().chain(&s.broken_bindings).filter(|b| b.top) {
-        let p: Vec<Option<&str>> = b.path.iter().map(|x| x.as_deref()).collect();
-        let def = match p.as_slice() {
-            [Some("flake"), Some("modules"), Some(class), Some(key), ..] => Some((class.to_string(), key.to_string())),
-            _ => None,
-        };
-        let e = found.entry(b.location.path.as_path()).or_insert_with(|| Some(Vec::new()));
-        match (e.as_mut(), def) {
-            (Some(keys), Some(d)) => keys.push(d),
-            _ => *e = None,
-        }
-    }
-    let dynamic: HashSet<Option<&str>> = s.refs.iter().filter(|r| r.dynamic).map(|r| r.class.as_deref()).collect();
-    let mut out = HashMap::new();
-    for (path, defs) in found {
-        let Some(mut defs) = defs.filter(|d| !d.is_empty()) else { continue };
-        if dynamic.contains(&None) || defs.iter().any(|(class, _)| dynamic.contains(&Some(class.as_str()))) {
-            continue;
-        }
-        defs.sort();
-        defs.dedup();
-        out.insert(path.to_path_buf(), defs);
-    }
-    out
 }
 
 /// What a run did with one machine.

@@ -83,6 +83,13 @@ fn warm_checks_match_cold_checks() {
         ),
         ("the feature fixed", vec![], true),
         (
+            // Read by stibnite from the top level's configuration: no code
+            // of this file runs in stibnite's evaluation.
+            "a value of the top level that a machine reads",
+            vec![edit(&root, "modules/users/tomas.nix", "fullName = \"", "fullName = 42; x = \"")],
+            false,
+        ),
+        (
             // Found in stibnite only: the file is nobody else's.
             "an argument nothing provides, imported by path",
             vec![edit(&root, hardware, "{ system", "{ nosuch, ... }: { system")],

@@ -147,8 +147,21 @@ pub struct Evaluator {
 pub struct Trace {
     /// Files some code of which ran.
     pub files: rustc_hash::FxHashSet<dendrite_syntax::FileId>,
+    /// The file added last (most code runs in runs of one file).
+    last: Option<dendrite_syntax::FileId>,
     /// Files imported.
     pub imports: rustc_hash::FxHashSet<PathBuf>,
+}
+
+impl Trace {
+    /// Notes that code of `file` ran.
+    #[inline]
+    pub fn ran(&mut self, file: dendrite_syntax::FileId) {
+        if self.last != Some(file) {
+            self.last = Some(file);
+            self.files.insert(file);
+        }
+    }
 }
 
 /// Receives each imported file's path and value and returns the value to use.
@@ -275,7 +288,7 @@ impl Evaluator {
         let result = match &state {
             ThunkState::Pending(e, env) => {
                 if let Some(t) = self.trace.as_mut() {
-                    t.files.insert(e.span.file);
+                    t.ran(e.span.file);
                 }
                 self.eval(e, env).map_err(|err| if err.span().is_none() { err.with_span(e.span) } else { err })
             }
@@ -734,7 +747,7 @@ impl Evaluator {
                     *p.entry(c.lambda.span).or_default() += 1;
                 }
                 if let Some(t) = self.trace.as_mut() {
-                    t.files.insert(c.lambda.span.file);
+                    t.ran(c.lambda.span.file);
                 }
                 let env2 = match &c.lambda.param {
                     Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
