@@ -176,6 +176,21 @@ pub struct Scan {
     /// Names passed through `specialArgs`, `extraSpecialArgs` or
     /// `_module.args`: (the binding's path, the name, where it is written).
     pub special_args: Vec<(String, String, Location)>,
+    /// Per file, what the language server's dependency keys hash.
+    pub key_parts: Vec<(PathBuf, KeyParts)>,
+}
+
+/// A file's tokens (without whitespace and comments, which change nothing
+/// an evaluation sees) split into the values of its module body's
+/// `flake.modules.<class>.<key>` definitions and the rest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyParts {
+    /// The tokens outside those values.
+    pub skeleton: u64,
+    /// Each value's tokens, by class and key.
+    pub entries: Vec<((String, String), u64)>,
+    /// Whether the module body binds nothing but such definitions.
+    pub only_entries: bool,
 }
 
 impl Scan {
@@ -190,6 +205,7 @@ impl Scan {
         self.path_literals.extend(other.path_literals);
         self.path_literal_locations.extend(other.path_literal_locations);
         self.special_args.extend(other.special_args);
+        self.key_parts.extend(other.key_parts);
     }
 }
 
@@ -271,6 +287,7 @@ impl Scan {
         splice(&mut self.defs, file, new.defs, |d| &d.location.path);
         splice(&mut self.duplicates, file, new.duplicates, |d| &d.location.path);
         splice(&mut self.special_args, file, new.special_args, |(_, _, l)| &l.path);
+        splice(&mut self.key_parts, file, new.key_parts, |(p, _)| p);
         let start = self.path_literal_locations.partition_point(|l| l.path.as_path() < file);
         let end = start + self.path_literal_locations[start..].partition_point(|l| l.path == file);
         self.path_literals.splice(start..end, new.path_literals);
@@ -298,7 +315,55 @@ fn scan_file(ev: &Evaluator, f: &FileInfo) -> Scan {
         one.broken_defs = partial.defs;
         one.broken_bindings = partial.bindings.into_iter().filter(|b| b.top).collect();
     }
+    let parts = key_parts(&root, &one);
+    one.key_parts = vec![(f.path.clone(), parts)];
     one
+}
+
+/// See [`KeyParts`].
+fn key_parts(root: &ast::Root, one: &Scan) -> KeyParts {
+    use std::hash::{Hash, Hasher};
+    let mut only_entries = true;
+    let mut ranges: Vec<(u32, u32, (String, String))> = Vec::new();
+    for b in one.bindings.iter().chain(&one.broken_bindings).filter(|b| b.top) {
+        match b.path.as_slice() {
+            [Some(f), Some(m), Some(class), Some(key), ..] if f == "flake" && m == "modules" => {
+                ranges.push((b.value.0, b.value.1, (class.clone(), key.clone())));
+            }
+            _ => only_entries = false,
+        }
+    }
+    ranges.sort();
+    // A definition inside another's value is part of that value.
+    let mut outer: Vec<(u32, u32, (String, String))> = Vec::new();
+    for r in ranges {
+        if outer.last().is_none_or(|o| r.0 >= o.1) {
+            outer.push(r);
+        }
+    }
+    let mut skeleton = rustc_hash::FxHasher::default();
+    let mut values: Vec<rustc_hash::FxHasher> = outer.iter().map(|_| rustc_hash::FxHasher::default()).collect();
+    let mut i = 0;
+    for token in root.syntax().descendants_with_tokens().filter_map(|e| e.into_token()) {
+        if matches!(token.kind(), SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT) {
+            continue;
+        }
+        let at: u32 = token.text_range().start().into();
+        while i < outer.len() && at >= outer[i].1 {
+            i += 1;
+        }
+        let h = match outer.get(i) {
+            Some(r) if at >= r.0 => &mut values[i],
+            _ => &mut skeleton,
+        };
+        (token.kind() as u16).hash(h);
+        token.text().hash(h);
+    }
+    KeyParts {
+        skeleton: skeleton.finish(),
+        only_entries: only_entries && !outer.is_empty(),
+        entries: outer.into_iter().zip(values).map(|((_, _, e), h)| (e, h.finish())).collect(),
+    }
 }
 
 struct Walker<'a> {

@@ -250,31 +250,12 @@ impl KeyContext {
         // it). Unless something lists a class's keys in a way the scan
         // cannot follow: then every machine may use every entry.
         let dynamic: HashSet<Option<&str>> = s.refs.iter().filter(|r| r.dynamic).map(|r| r.class.as_deref()).collect();
-        let mut ranges: HashMap<&Path, Vec<(u32, u32, usize)>> = HashMap::new();
-        // Files whose module body only defines entries: their skeleton can
-        // only add or rename entries, which changes what uses them.
-        let mut only_entries: HashMap<&Path, bool> = HashMap::new();
-        for b in s.bindings.iter().chain(&s.broken_bindings).filter(|b| b.top) {
-            let path = b.location.path.as_path();
-            let entry_of = match b.path.as_slice() {
-                [Some(f), Some(m), Some(class), Some(key), ..]
-                    if f == "flake"
-                        && m == "modules"
-                        && !dynamic.contains(&None)
-                        && !dynamic.contains(&Some(class.as_str())) =>
-                {
-                    Some(entry(class, key))
-                }
-                _ => None,
-            };
-            *only_entries.entry(path).or_insert(true) &= entry_of.is_some();
-            if let Some(id) = entry_of {
-                ranges.entry(path).or_default().push((b.value.0, b.value.1, id));
-            }
-        }
+        let parts: HashMap<&Path, &crate::scan::KeyParts> = s.key_parts.iter().map(|(p, k)| (p.as_path(), k)).collect();
         let mut files = rustc_hash::FxHashMap::default();
         let mut hashes = Vec::with_capacity(parsed.len());
-        let mut skeletons: Vec<Option<u64>> = Vec::with_capacity(parsed.len());
+        // Per file: what the top level running it adds to every key, and
+        // the values of the entries it defines.
+        let mut skeletons: Vec<u64> = Vec::with_capacity(parsed.len());
         let mut entry_parts: Vec<Vec<(usize, u64)>> = Vec::with_capacity(parsed.len());
         for f in parsed {
             let mut h = rustc_hash::FxHasher::default();
@@ -282,29 +263,26 @@ impl KeyContext {
             f.text.hash(&mut h);
             files.insert(f.path.as_os_str().to_os_string(), hashes.len());
             hashes.push(mix(h.finish()));
-            // The text without the entries' values, and each value's hash.
-            let mut rs = ranges.remove(f.path.as_path()).unwrap_or_default();
-            rs.sort();
-            let mut skeleton = rustc_hash::FxHasher::default();
-            f.path.hash(&mut skeleton);
-            let mut parts = Vec::new();
-            let mut at = 0usize;
-            for (start, end, id) in rs {
-                let (start, end) = (start as usize, (end as usize).min(f.text.len()));
-                if start < at || start > end {
-                    continue; // inside a value already taken
-                }
-                f.text.get(at..start).hash(&mut skeleton);
+            let Some(kp) = parts.get(f.path.as_path()) else {
+                skeletons.push(hashes[hashes.len() - 1]);
+                entry_parts.push(Vec::new());
+                continue;
+            };
+            let mut skeleton = if kp.only_entries { 0 } else { mix(kp.skeleton) };
+            let mut own = Vec::new();
+            for ((class, key), value) in &kp.entries {
                 let mut v = rustc_hash::FxHasher::default();
                 f.path.hash(&mut v);
-                f.text.get(start..end).hash(&mut v);
-                parts.push((id, mix(v.finish())));
-                at = end;
+                value.hash(&mut v);
+                let value = mix(v.finish());
+                if dynamic.contains(&None) || dynamic.contains(&Some(class.as_str())) {
+                    skeleton = skeleton.wrapping_add(value);
+                } else {
+                    own.push((entry(class, key), value));
+                }
             }
-            f.text.get(at..).hash(&mut skeleton);
-            let entries_only = only_entries.get(f.path.as_path()).copied().unwrap_or(false);
-            skeletons.push((!entries_only).then(|| mix(skeleton.finish())));
-            entry_parts.push(parts);
+            skeletons.push(skeleton);
+            entry_parts.push(own);
         }
         let mut uses: Vec<Vec<usize>> = vec![Vec::new(); hashes.len()];
         for d in s.defs.iter().chain(&s.broken_defs) {
@@ -348,9 +326,7 @@ impl KeyContext {
         let mut bodies: Vec<Vec<u64>> = vec![Vec::new(); all.len()];
         for p in top {
             let Some(&i) = files.get(p.as_os_str()) else { continue };
-            if let Some(skeleton) = skeletons[i] {
-                common = common.wrapping_add(skeleton);
-            }
+            common = common.wrapping_add(skeletons[i]);
             for (id, hash) in &entry_parts[i] {
                 bodies[*id].push(*hash);
             }
@@ -564,6 +540,7 @@ pub(crate) fn check_machines(
     if let [m] = todo.as_slice() {
         // One machine: this worker is as fresh as a forked one would be.
         let (traced, diags, n, s) = check_traced(ev, cx, m, true);
+        let traced = with_findings(traced, &diags);
         let key = keys.key(&m.name, &traced);
         fresh.push((machine_id(m), Outcome::Checked(CachedMachine { key, traced, diags, counts: (n, s) })));
         return;
@@ -591,6 +568,7 @@ pub(crate) fn check_machines(
     match decoded {
         Some(rs) => {
             for (m, (traced, diags, n, s)) in todo.iter().zip(rs) {
+                let traced = with_findings(traced, &diags);
                 cx.diags.extend(diags.iter().cloned());
                 cx.summary.machines += n;
                 cx.summary.machines_skipped += s;
@@ -605,6 +583,17 @@ pub(crate) fn check_machines(
             }
         }
     }
+}
+
+/// A machine's traced files and the files its findings point into: when
+/// such a file changes, the findings' lines may have moved.
+fn with_findings(mut traced: Vec<PathBuf>, diags: &[Diagnostic]) -> Vec<PathBuf> {
+    for d in diags {
+        traced.extend(d.location.iter().chain(d.related.iter().map(|(_, l)| l)).map(|l| l.path.clone()));
+    }
+    traced.sort();
+    traced.dedup();
+    traced
 }
 
 /// What checking one machine gave: the files it ran, its findings, and

@@ -66,6 +66,12 @@ fn warm_checks_match_cold_checks() {
         ("nothing", vec![], false),
         ("a namespace typo in a machine", vec![edit(&root, stibnite, "      casks\n", "      caks\n")], false),
         ("back", vec![], true),
+        (
+            // Comments change no evaluation; stibnite's own lines move.
+            "a comment in a file of stibnite's with inventory entries",
+            vec![edit(&root, stibnite, "{ config, ... }:\n", "{ config, ... }:\n# a comment\n\n")],
+            true,
+        ),
         ("a cask that is not a string", vec![edit(&root, terminals, "\"wezterm\"", "\"wezterm\" 42")], true),
         ("a syntax error in a feature", vec![edit(&root, terminals, "];", "]")], true),
         (
