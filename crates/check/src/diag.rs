@@ -180,17 +180,7 @@ impl Location {
 
     /// A location covering a whole line of a file read from disk.
     pub fn line_of(path: &Path, text: &str, offset: usize, len: usize) -> Location {
-        let (line, column) = line_col(text, offset);
-        let (end_line, end_column) = line_col(text, offset + len);
-        Location {
-            path: path.to_path_buf(),
-            line,
-            column,
-            end_line,
-            end_column,
-            start: offset as u32,
-            end: (offset + len) as u32,
-        }
+        LineIndex::new(text).location(path, text, offset, len)
     }
 }
 
@@ -234,18 +224,6 @@ impl LineIndex {
             end: (offset + len) as u32,
         }
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() as u32 + 1;
-    let col_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    (line, before[col_start..].chars().count() as u32 + 1)
 }
 
 /// One finding.
