@@ -35,6 +35,10 @@ struct Server {
     checked_once: bool,
     /// The warm checking process, once a flake is known.
     checker: Option<Checker>,
+    /// Buffer changes so far (opens, edits, closes).
+    edits: u64,
+    /// The static index and the value of `edits` it was made at.
+    index_cache: std::cell::RefCell<Option<(u64, Index)>>,
 }
 
 /// Runs the server on stdin/stdout until the client exits; returns the exit code.
@@ -66,8 +70,15 @@ pub fn run() -> i32 {
         .and_then(|f| f.uri.to_file_path().ok())
         .or_else(|| params.root_uri.as_ref().and_then(|u| u.to_file_path().ok()))
         .and_then(|p| flake_root(&p));
-    let mut server =
-        Server { root, docs: BTreeMap::new(), published: BTreeSet::new(), checked_once: false, checker: None };
+    let mut server = Server {
+        root,
+        docs: BTreeMap::new(),
+        published: BTreeSet::new(),
+        checked_once: false,
+        checker: None,
+        edits: 0,
+        index_cache: std::cell::RefCell::new(None),
+    };
     let code = server.main_loop(&connection);
     drop(connection);
     let _ = io_threads.join();
@@ -307,6 +318,7 @@ impl Server {
 
     /// Applies a notification; whether the findings may have changed.
     fn notification(&mut self, n: &Notification) -> bool {
+        self.edits += 1;
         use lsp_types::notification::{
             DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
         };
@@ -399,8 +411,19 @@ impl Server {
         self.published = now;
     }
 
+    /// The flake's static index, made once per state of the buffers (a
+    /// file changed on disk behind the editor's back shows after the next
+    /// edit).
     fn index(&self) -> Option<Index> {
-        dendrite_check::index(self.root.as_ref()?, &self.overlays()).ok()
+        let mut cached = self.index_cache.borrow_mut();
+        if let Some((at, index)) = cached.as_ref()
+            && *at == self.edits
+        {
+            return Some(index.clone());
+        }
+        let index = dendrite_check::index(self.root.as_ref()?, &self.overlays()).ok()?;
+        *cached = Some((self.edits, index.clone()));
+        Some(index)
     }
 
     /// The text of a file (buffer or disk) and the byte offset of a position.
