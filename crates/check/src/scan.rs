@@ -765,7 +765,6 @@ pub fn symbol_at(text: &str, offset: usize) -> Option<SymbolAt> {
             break;
         }
     }
-    let mut outer = apv.syntax().clone();
     let mut boundary = None;
     for anc in apv.syntax().ancestors().skip(1) {
         if anc.kind() == SyntaxKind::NODE_LAMBDA {
@@ -776,10 +775,8 @@ pub fn symbol_at(text: &str, offset: usize) -> Option<SymbolAt> {
             let mut p: Vec<String> = o.attrpath()?.attrs().map(|a| attr_name(&a)).collect::<Option<_>>()?;
             p.extend(path);
             path = p;
-            outer = anc;
         }
     }
-    let _ = outer;
     // `flake.modules.<class>.<key>.<path>` written out in a flake-parts module.
     let (class, path) = match path.as_slice() {
         [f, m, class, _key, rest @ ..] if f == "flake" && m == "modules" && !rest.is_empty() => {

@@ -528,7 +528,6 @@ impl Server {
     /// What the options table says about `path` in an evaluation of `class`.
     fn option_doc(&self, class: Option<&str>, path: &[String]) -> Option<String> {
         let options = self.checker.as_ref()?.symbols["options"].as_array()?;
-        let root = self.root.as_ref()?;
         let matches = |o: &&serde_json::Value, exact: bool| -> bool {
             let p: Vec<&str> =
                 o["path"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
@@ -557,7 +556,6 @@ impl Server {
                 out.push_str(&format!("\n{d}\n"));
             }
             out.push_str(&format!("\ndeclared in:\n{}", decl.join("\n")));
-            let _ = root;
             return Some(out);
         }
         let below: Vec<String> = options
