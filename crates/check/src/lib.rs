@@ -103,11 +103,16 @@ pub struct Symbols {
 }
 
 impl Symbols {
-    /// Keeps one entry per class and path, sorted.
+    /// Keeps one option per class and path, sorted.
     pub fn dedup(&mut self) {
-        self.options.sort_by(|a, b| (&a.class, &a.path).cmp(&(&b.class, &b.path)));
-        self.options.dedup_by(|a, b| a.class == b.class && a.path == b.path);
+        dedup_options(&mut self.options);
     }
+}
+
+/// Keeps one option per class and path, sorted.
+pub(crate) fn dedup_options(options: &mut Vec<OptionInfo>) {
+    options.sort_by(|a, b| (&a.class, &a.path).cmp(&(&b.class, &b.path)));
+    options.dedup_by(|a, b| a.class == b.class && a.path == b.path);
 }
 
 /// The result of a check.
@@ -121,7 +126,7 @@ pub struct Report {
     pub summary: Summary,
     /// How each input was resolved.
     pub inputs: Vec<InputInfo>,
-    /// Options and roles, for editors.
+    /// Options and roles, for editors (collected by a [`Session`] only).
     pub symbols: Symbols,
 }
 
@@ -160,6 +165,8 @@ pub(crate) struct Ctx {
     pub scan: std::rc::Rc<scan::Scan>,
     /// How each input was resolved.
     pub inputs: Vec<InputInfo>,
+    /// Whether to collect `options` and `roles` (only editors use them).
+    pub collect_symbols: bool,
     /// Options the evaluations met that the flake declares.
     pub options: Vec<OptionInfo>,
     /// The roles of each inventory instance's service.
@@ -178,6 +185,7 @@ impl Ctx {
             span,
             scan: Default::default(),
             inputs: Vec::new(),
+            collect_symbols: false,
             options: Vec::new(),
             roles: Default::default(),
         }
@@ -259,19 +267,21 @@ pub(crate) enum Machines<'a> {
     },
 }
 
-/// The evaluation phases: inputs, the top level, the machines and the rules.
+/// The evaluation phases: inputs, the top level, the machines and the
+/// rules. `Err` when the check cannot run (dendrite's models do not load).
 pub(crate) fn evaluate(
     ev: &mut Evaluator,
     cx: &mut Ctx,
     opts: &CheckOptions,
     parsed: &[scan::FileInfo],
     mode: &mut Machines<'_>,
-) {
+) -> Result<(), String> {
     ev.set_extension(dendrite_modules::record::Recorder::default());
     let root = cx.root.clone();
     let span = cx.span;
     if matches!(mode, Machines::Cached { .. }) {
         ev.trace = Some(Default::default());
+        cx.collect_symbols = true;
     }
     // `lib` comes from nixpkgs when it is given (or `DENDRITE_LIB` names a
     // nixpkgs `lib/` directory), else it is dendrite's own.
@@ -285,16 +295,10 @@ pub(crate) fn evaluate(
             },
         )
         .or_else(|| std::env::var_os("DENDRITE_LIB").map(|d| PathBuf::from(d).join("default.nix")));
-    let loader = match load::Loader::new(ev, lib_override.as_deref(), span) {
-        Ok(l) => l,
-        Err(e) => {
-            let msg =
-                format!("could not load dendrite's models: {}", dendrite_eval::error::strip_ansi(&e.render(false)));
-            cx.diags.push(Diagnostic::new("D002", msg, None));
-            return;
-        }
-    };
-    let (inputs_value, infos) = rules::resolve_inputs(ev, &loader, &root, opts);
+    let loader = load::Loader::new(ev, lib_override.as_deref(), span).map_err(|e| {
+        format!("could not load dendrite's models: {}", dendrite_eval::error::strip_ansi(&e.render(false)))
+    })?;
+    let (inputs_value, infos) = rules::resolve_inputs(&loader, &root, opts);
     cx.inputs = infos;
     let flake = loader.flake_on_disk(&root, inputs_value);
     cx.phase("models and inputs");
@@ -302,7 +306,9 @@ pub(crate) fn evaluate(
     let outputs = walk::top_level(ev, cx, &flake);
     cx.phase("top level");
     let machines = walk::machines(ev, cx, &outputs, &loader);
-    cx.roles = walk::instance_roles(ev, &outputs);
+    if cx.collect_symbols {
+        cx.roles = walk::instance_roles(ev, &outputs);
+    }
     cx.phase("machine discovery");
     match mode {
         Machines::Shards(jobs) => shards(ev, cx, &machines, *jobs),
@@ -313,12 +319,13 @@ pub(crate) fn evaluate(
         }
     }
     cx.phase("machines");
-    rules::namespace(ev, cx, parsed, &outputs);
+    rules::namespace(ev, cx, &outputs);
     rules::clan(ev, cx, &outputs, &machines);
     // What this process's evaluations recorded: the top level, clan's
     // settings, and the machines when no worker checked them.
     rules::recorded(ev, cx, 0);
     cx.phase("rules");
+    Ok(())
 }
 
 /// Checks `machines` here, or in forked workers taking shards of them.
@@ -392,12 +399,7 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
         ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
     }
     let parsed = prepare(&mut ev, &mut cx, scan::nix_files(&root), &mut Default::default());
-    evaluate(&mut ev, &mut cx, opts, &parsed, &mut Machines::Shards(opts.jobs));
-    if let Some(d) =
-        cx.diags.iter().find(|d| d.code == "D002" && d.message.starts_with("could not load dendrite's models"))
-    {
-        return Err(d.message.clone());
-    }
+    evaluate(&mut ev, &mut cx, opts, &parsed, &mut Machines::Shards(opts.jobs))?;
     let report = report(cx, root, Vec::new(), started);
     // Values form cycles the evaluator does not collect; the process is
     // about to print and exit, so the heap is left as it is.

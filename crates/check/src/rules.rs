@@ -323,13 +323,7 @@ fn placeholder_at(loc: &Location) -> bool {
 /// Resolves the root flake's inputs: `--input`, a local copy at the
 /// store path `flake.lock` implies, a bundled model, else an opaque value
 /// (dendrite-flake's resolver decides; this builds the values).
-pub fn resolve_inputs(
-    ev: &mut Evaluator,
-    loader: &Loader,
-    root: &Path,
-    opts: &CheckOptions,
-) -> (Value, Vec<InputInfo>) {
-    let _ = ev;
+pub fn resolve_inputs(loader: &Loader, root: &Path, opts: &CheckOptions) -> (Value, Vec<InputInfo>) {
     let lock = match std::fs::read_to_string(root.join("flake.lock")) {
         Ok(text) => match dendrite_flake::lock::FlakeLock::parse(&text) {
             Ok(l) => Some(l),
@@ -496,11 +490,12 @@ fn flake_input_names(path: &Path) -> Vec<String> {
     declared_inputs(path).into_iter().map(|d| d.name).collect()
 }
 
-/// A recorded evaluation: class, result, argument requests (module key,
-/// name, formal's span, has default), special argument names.
-type RecordedEval = (Value, Value, Vec<(String, dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>);
+/// A recorded evaluation: class, result, argument requests (name,
+/// formal's span, has default), special argument names.
+type RecordedEval = (Value, Value, Vec<(dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>);
 
-/// D201 and D202 from the recorded `evalModules` calls.
+/// D201, and the errors evaluations went on after, from the recorded
+/// `evalModules` calls.
 /// Only the evaluations recorded from index `from` on are looked at (a
 /// worker process reports those it made itself).
 pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
@@ -542,7 +537,7 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
             (
                 r.class.clone(),
                 r.result.clone(),
-                r.requests.iter().map(|q| (q.key.clone(), q.name, q.span, q.has_default)).collect(),
+                r.requests.iter().map(|q| (q.name, q.span, q.has_default)).collect(),
                 r.special_args.iter().map(|a| a.name.to_string()).collect(),
             )
         })
@@ -567,7 +562,7 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
             Some(set)
         })();
         if let Some(provided) = provided {
-            for (key, name, fspan, has_default) in &requests {
+            for (name, fspan, has_default) in &requests {
                 let name = name.to_string();
                 if *has_default || provided.contains(&name) {
                     continue;
@@ -591,29 +586,19 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
                     Some(h) => format!("{h} (read shared values from the top-level `config` instead of passing them as arguments)"),
                     None => "read shared values through the top-level `config` captured by the enclosing flake-parts module, or give the argument a default".into(),
                 });
-                let _ = key;
                 cx.diags.push(d);
             }
         }
-        // D202: special arguments beyond the allowlist, for lower-level
-        // evaluations the flake's own code set up.
-        let _ = class;
     }
-    special_args(ev, cx);
 }
-
-/// D202 for `clan.specialArgs`, `specialArgs` of systems and
-/// `home-manager.extraSpecialArgs`, found statically: bindings named so
-/// whose attribute set names values beyond the allowlist.
-fn special_args(_ev: &mut Evaluator, _cx: &mut Ctx) {}
 
 /// D101, D102, D701, D702, D703.
-pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs) {
+pub fn namespace(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs) {
     let s = cx.scan.clone();
-    namespace_rules(ev, cx, files, outputs, &s);
+    namespace_rules(ev, cx, outputs, &s);
 }
 
-fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs: &Outputs, s: &scan::Scan) {
+fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, s: &scan::Scan) {
     for d in &s.duplicates {
         cx.diags.push(
             Diagnostic::new("D703", format!("`{}` is imported twice in this list", d.text), Some(d.location.clone()))
@@ -630,7 +615,6 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, files: &[FileInfo], outputs
     for d in &s.broken_defs {
         known.entry(d.class.clone()).or_default().insert(d.key.clone());
     }
-    let _ = files;
     let standard = ["nixos", "darwin", "homeManager", "generic"];
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut dynamic: BTreeSet<String> = BTreeSet::new();

@@ -153,7 +153,9 @@ impl Session {
         let outcome = parallel::fork_map(1, 1, |_| {
             let jobs = opts.jobs.unwrap_or(2).max(1);
             let mut mode = crate::Machines::Cached { cache, jobs, fresh: Vec::new(), top: Vec::new() };
-            crate::evaluate(ev, &mut cx, opts, &parsed, &mut mode);
+            if let Err(e) = crate::evaluate(ev, &mut cx, opts, &parsed, &mut mode) {
+                cx.diags.push(crate::Diagnostic::new("D002", e, None));
+            }
             let crate::Machines::Cached { fresh, top, .. } = mode else { unreachable!("the mode stays") };
             encode_run(&cx, &fresh, &top)
         });
@@ -429,9 +431,9 @@ fn options(r: &mut parallel::Reader) -> Option<Vec<crate::OptionInfo>> {
 
 /// Options of this run, one per class and path.
 fn unique_options(cx: &Ctx) -> Vec<crate::OptionInfo> {
-    let mut s = crate::Symbols { options: cx.options.clone(), roles: Default::default() };
-    s.dedup();
-    s.options
+    let mut options = cx.options.clone();
+    crate::dedup_options(&mut options);
+    options
 }
 
 fn encode_run(cx: &Ctx, fresh: &Fresh, top: &[PathBuf]) -> Vec<u8> {

@@ -283,6 +283,9 @@ impl OptionWalk {
 
     /// Adds an option the flake declares to the options table.
     fn record(&self, ev: &mut Evaluator, cx: &mut Ctx, o: &Attrs, prefix: &[String]) {
+        if !cx.collect_symbols {
+            return;
+        }
         let span = cx.span;
         let Some(positions) = o.get(Symbol::new("declarationPositions")).cloned() else { return };
         let Ok(positions) = ev.expect_list(&positions) else { return };
@@ -635,11 +638,10 @@ pub fn check_machine(ev: &mut Evaluator, cx: &mut Ctx, m: &Machine) {
         Ok(r) => r,
         Err(e) => return skip_or_report(cx, &e, &context),
     };
-    let config = match ev.select_str(&result, "config", cx.span).and_then(|c| ev.force(&c)) {
-        Ok(c) => c,
-        Err(e) => return skip_or_report(cx, &e, &context),
-    };
-    let _ = config;
+    // The configuration itself first: an error there is the machine's.
+    if let Err(e) = ev.select_str(&result, "config", cx.span).and_then(|c| ev.force(&c)) {
+        return skip_or_report(cx, &e, &context);
+    }
     w.freeform = true;
     w.eval(ev, cx, &result, &mut Vec::new());
 }
