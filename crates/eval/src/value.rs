@@ -210,7 +210,11 @@ impl NixString {
 
     /// The text, replacing invalid UTF-8.
     pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0.bytes)
+        // The common valid case is checked by the faster validator first.
+        match std::str::from_utf8(&self.0.bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&self.0.bytes),
+        }
     }
 
     /// The context, if any.

@@ -153,7 +153,11 @@ const MODULE_ATTRS: &[&str] =
 
 fn to_string_or(ev: &mut Evaluator, m: &Rc<Attrs>, name: &str, default: &str, span: Span) -> EvalResult<Value> {
     match m.get(sym(name)) {
-        Some(v) => Ok(str_value(to_string(ev, &v.clone(), span)?)),
+        Some(v) => match ev.force(v)? {
+            // Already a plain string: the same value, not a copy.
+            Value::String(s) if !s.has_context() && std::str::from_utf8(s.as_bytes()).is_ok() => Ok(Value::String(s)),
+            v => Ok(str_value(to_string(ev, &v, span)?)),
+        },
         None => Ok(str_value(default)),
     }
 }
@@ -245,6 +249,14 @@ fn merge_of(contents: Vec<Value>) -> Value {
     ])
 }
 
+/// Whether forcing `v` is free and cannot fail.
+fn is_evaluated(v: &Value) -> bool {
+    match v {
+        Value::Thunk(t) => t.peek(|s| matches!(s, dendrite_eval::value::ThunkState::Done(_))),
+        _ => true,
+    }
+}
+
 /// `applyModuleArgs key f args`: calls a module function with the
 /// arguments it asks for, `specialArgs` first, then `_module.args`.
 fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArgs, span: Span) -> EvalResult<Value> {
@@ -254,13 +266,21 @@ fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArg
         crate::record::requests(ev, margs.record, key, &forced, &formals);
     }
     let mut extra = Vec::with_capacity(formals.len());
+    // One copy of the key per module; the message is only made on error.
+    let key: Rc<str> = Rc::from(key);
     for formal in formals.iter() {
         let name = formal.name;
-        let context = format!("while evaluating the module argument `{name}' in \"{key}\":");
+        let context = {
+            let key = key.clone();
+            move || format!("while evaluating the module argument `{name}' in \"{key}\":")
+        };
         let value = match margs.args.get(name) {
+            // A value that is already evaluated cannot fail, so it needs no
+            // error context and is passed as it is.
+            Some(v) if is_evaluated(v) => v.clone(),
             Some(v) => {
                 let v = v.clone();
-                Value::lazy(move |ev: &mut Evaluator| ev.force(&v).map_err(|e| e.context(context.clone(), None)))
+                Value::lazy(move |ev: &mut Evaluator| ev.force(&v).map_err(|e| e.context(context(), None)))
             }
             None => {
                 let config = margs.config.clone();
@@ -287,7 +307,7 @@ fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArg
                             ),
                             None,
                         )
-                        .context(context.clone(), None)
+                        .context(context(), None)
                     })
                 })
             }
@@ -664,7 +684,9 @@ struct State {
 
 struct Collected {
     modules: Vec<Module>,
-    graph: Value,
+    /// What `graph` is made from, when it is asked for (rarely).
+    structured: Vec<Structured>,
+    disabled_keys: FxHashSet<String>,
 }
 
 struct Merged {
@@ -794,8 +816,7 @@ impl State {
         };
         let disabled_keys = collector.disabled_keys(ev, &modules_path, &disabled)?;
         let modules = flatten(&structured, &disabled_keys);
-        let graph = graph(&structured, &disabled_keys, true);
-        let c = Rc::new(Collected { modules, graph });
+        let c = Rc::new(Collected { modules, structured, disabled_keys });
         let _ = self.collected.set(c.clone());
         Ok(c)
     }
@@ -1211,7 +1232,10 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
     });
     let graph = {
         let st = st.clone();
-        Value::lazy(move |ev: &mut Evaluator| Ok(st.collected(ev)?.graph.clone()))
+        Value::lazy(move |ev: &mut Evaluator| {
+            let c = st.collected(ev)?;
+            Ok(graph(&c.structured, &c.disabled_keys, true))
+        })
     };
     let _ = ev;
     let _ = span;
@@ -1698,8 +1722,8 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
             }
             type_set = Some(merged);
         }
-        for k in ["default", "example", "description", "apply"] {
-            if o.get(sym(k)).is_some() && res.get(sym(k)).is_some() {
+        for k in [sym!("default"), sym!("example"), sym!("description"), sym!("apply")] {
+            if o.get(k).is_some() && res.get(k).is_some() {
                 return Err(already(ev, &res)?);
             }
         }
@@ -1751,7 +1775,6 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
             }
             Value::list(v)
         };
-        let mut merged = o.update(&res);
         let mut extra = vec![
             Attr::new(sym!("declarations"), declarations),
             Attr::new(sym!("declarationPositions"), positions),
@@ -1760,8 +1783,9 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[D
         if let Some(t) = type_set {
             extra.push(Attr::new(sym!("type"), t));
         }
-        merged = merged.update(&Attrs::from_unsorted(extra));
-        res = Rc::new(merged);
+        // `(o // res) // extra` as `o // (res // extra)`: the large set is
+        // copied once.
+        res = Rc::new(o.update(&res.update(&Attrs::from_unsorted(extra))));
     }
     Ok(Value::Attrs(res))
 }
@@ -1780,7 +1804,8 @@ fn fixup_option_type(ev: &mut Evaluator, lib: &Value, opt: &Value, span: Span) -
     };
     if get_sub_null {
         let t = match ty {
-            Some(t) => t,
+            // `opt // { type = opt.type; }` is `opt`.
+            Some(_) => return Ok(opt.clone()),
             None => lib_fn(ev, lib, &["types", "unspecified"], span)?,
         };
         return Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![Attr::new(sym!("type"), t)])))));
@@ -1826,7 +1851,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
             e.context(format!("while evaluating definitions from `{f}':"), None)
         })?;
         for v in values {
-            if props::tag(ev, &v)?.as_deref() == Some(b"definition") {
+            if props::has_tag(ev, &v, b"definition")? {
                 normalized.push(Def::from_value(ev, &v, span)?);
             } else {
                 normalized.push(Def { file: m.file.clone(), value: v, full: None, pos: m.pos });
@@ -1836,7 +1861,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
     let (filtered, highest) = props::filter_overrides(ev, &normalized, span)?;
     let mut any_order = false;
     for d in &filtered {
-        if props::tag(ev, &d.value)?.as_deref() == Some(b"order") {
+        if props::has_tag(ev, &d.value, b"order")? {
             any_order = true;
             break;
         }

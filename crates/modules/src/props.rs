@@ -50,16 +50,31 @@ pub fn names<T>(f: impl FnOnce(&Names) -> T) -> T {
     NAMES.with(f)
 }
 
+/// A value's `_type`: its string, or `None` when it is not a string.
+pub struct Tag(Option<NixString>);
+
+impl Tag {
+    /// The tag's bytes (empty for a non-string `_type`, which matches nothing).
+    pub fn bytes(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], |s| s.as_bytes())
+    }
+}
+
 /// The property tag of a value: `v._type or ""` compared as bytes (a
 /// non-string `_type` matches nothing).
-pub fn tag(ev: &mut Evaluator, v: &Value) -> EvalResult<Option<Vec<u8>>> {
+pub fn tag(ev: &mut Evaluator, v: &Value) -> EvalResult<Option<Tag>> {
     let v = ev.force(v)?;
     let Value::Attrs(a) = &v else { return Ok(None) };
     let Some(t) = names(|n| a.get(n.type_).cloned()) else { return Ok(None) };
     match ev.force(&t)? {
-        Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-        _ => Ok(Some(Vec::new())),
+        Value::String(s) => Ok(Some(Tag(Some(s)))),
+        _ => Ok(Some(Tag(None))),
     }
+}
+
+/// Whether `v._type` is the string `name`.
+pub fn has_tag(ev: &mut Evaluator, v: &Value, name: &[u8]) -> EvalResult<bool> {
+    Ok(tag(ev, v)?.is_some_and(|t| t.bytes() == name))
 }
 
 fn field(ev: &mut Evaluator, v: &Value, name: Symbol, span: Span) -> EvalResult<Value> {
@@ -70,7 +85,7 @@ fn field(ev: &mut Evaluator, v: &Value, name: Symbol, span: Span) -> EvalResult<
 /// pushed into the attributes of the set they wrap.
 pub fn push_down(ev: &mut Evaluator, cfg: &Value, span: Span) -> EvalResult<Vec<Value>> {
     let t = tag(ev, cfg)?;
-    match t.as_deref() {
+    match t.as_ref().map(Tag::bytes) {
         Some(b"merge") => {
             let contents = names(|n| n.contents);
             let list = field(ev, cfg, contents, span)?;
@@ -86,7 +101,9 @@ pub fn push_down(ev: &mut Evaluator, cfg: &Value, span: Span) -> EvalResult<Vec<
             let content = field(ev, cfg, content_sym, span)?;
             let inner = push_down(ev, &content, span)?;
             let is_if = kind == b"if";
-            let cfg = cfg.clone();
+            let Value::Attrs(cfg) = ev.force(cfg)? else { unreachable!("a tagged value is a set") };
+            let key = if is_if { cond_sym } else { prio_sym };
+            let tag_value = Value::String(NixString::from(if is_if { "if" } else { "override" }));
             let mut out = Vec::with_capacity(inner.len());
             for v in inner {
                 let forced = ev.force(&v)?;
@@ -98,7 +115,7 @@ pub fn push_down(ev: &mut Evaluator, cfg: &Value, span: Span) -> EvalResult<Vec<
                 let entries: Vec<Attr> = a
                     .iter()
                     .map(|attr| {
-                        let wrapped = wrap_property(&cfg, is_if, cond_sym, prio_sym, attr.value.clone(), span);
+                        let wrapped = wrap_property(&cfg, &tag_value, key, attr.value.clone(), span);
                         Attr { name: attr.name, value: wrapped, pos: attr.pos }
                     })
                     .collect();
@@ -110,29 +127,27 @@ pub fn push_down(ev: &mut Evaluator, cfg: &Value, span: Span) -> EvalResult<Vec<
     }
 }
 
-/// `mkIf cfg.condition v` or `mkOverride cfg.priority v`, built lazily.
-fn wrap_property(cfg: &Value, is_if: bool, cond: Symbol, prio: Symbol, v: Value, span: Span) -> Value {
-    let cfg = cfg.clone();
-    Value::lazy(move |_: &mut Evaluator| {
-        let t = names(|n| n.type_);
-        let c = names(|n| n.content);
-        let (tag_value, key) = if is_if { ("if", cond) } else { ("override", prio) };
-        let extra = Value::lazy({
-            let cfg = cfg.clone();
-            move |ev: &mut Evaluator| ev.select_one(&cfg, key, span)
-        });
-        Ok(Value::attrs(vec![
-            Attr::new(t, Value::String(NixString::from(tag_value))),
-            Attr::new(key, extra),
-            Attr::new(c, v.clone()),
-        ]))
-    })
+/// `mkIf cfg.condition v` or `mkOverride cfg.priority v`. `cfg` is the
+/// evaluated property; making the set evaluates nothing, so it is made now.
+fn wrap_property(cfg: &Rc<Attrs>, tag_value: &Value, key: Symbol, v: Value, span: Span) -> Value {
+    let (t, c) = names(|n| (n.type_, n.content));
+    let extra = match cfg.get(key) {
+        Some(x) => x.clone(),
+        // Missing: the error comes when (and if) the field is needed.
+        None => {
+            let cfg = Value::Attrs(cfg.clone());
+            Value::lazy(move |ev: &mut Evaluator| ev.select_one(&cfg, key, span))
+        }
+    };
+    let mut entries = vec![Attr::new(t, tag_value.clone()), Attr::new(key, extra), Attr::new(c, v)];
+    entries.sort_by_key(|a| a.name);
+    Value::Attrs(Rc::new(Attrs::from_sorted(entries)))
 }
 
 /// `dischargeProperties`: expands `mkMerge`, evaluates `mkIf` conditions.
 pub fn discharge(ev: &mut Evaluator, def: &Value, span: Span, out: &mut Vec<Value>) -> EvalResult<()> {
     let t = tag(ev, def)?;
-    match t.as_deref() {
+    match t.as_ref().map(Tag::bytes) {
         Some(b"merge") => {
             let contents = names(|n| n.contents);
             let list = field(ev, def, contents, span)?;
@@ -201,7 +216,7 @@ impl Def {
 }
 
 fn priority_of(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<i64> {
-    if tag(ev, &def.value)?.as_deref() == Some(b"override") {
+    if has_tag(ev, &def.value, b"override")? {
         let p = names(|n| n.priority);
         let v = field(ev, &def.value, p, span)?;
         ev.expect_int(&v)
@@ -211,7 +226,7 @@ fn priority_of(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<i64> {
 }
 
 fn strip_override(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<Def> {
-    if tag(ev, &def.value)?.as_deref() == Some(b"override") {
+    if has_tag(ev, &def.value, b"override")? {
         let c = names(|n| n.content);
         let content = ev.attr_of(&def.value, "content")?.ok_or_else(|| {
             EvalError::new(ErrorKind::MissingAttribute, "attribute 'content' missing").with_span(span)
@@ -252,7 +267,7 @@ pub fn sort_properties(ev: &mut Evaluator, defs: Vec<Def>, span: Span) -> EvalRe
     let (p_sym, c_sym) = names(|n| (n.priority, n.content));
     let mut keyed = Vec::with_capacity(defs.len());
     for d in defs {
-        if tag(ev, &d.value)?.as_deref() == Some(b"order") {
+        if has_tag(ev, &d.value, b"order")? {
             let prio = field(ev, &d.value, p_sym, span)?;
             let content = ev.attr_of(&d.value, "content")?.unwrap_or(Value::Null);
             let _ = c_sym;
