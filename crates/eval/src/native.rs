@@ -24,9 +24,8 @@ pub fn native(
 }
 
 fn partial(name: Rc<str>, arity: usize, body: NativeBody, args: Vec<Value>) -> Value {
-    let display = name.to_string();
     Value::Native(Rc::new(NativeFn {
-        name: display,
+        name: name.clone(),
         func: Box::new(move |ev, arg, span| {
             let mut all = Vec::with_capacity(args.len() + 1);
             all.extend(args.iter().cloned());

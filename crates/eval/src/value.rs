@@ -300,6 +300,10 @@ impl Attrs {
 
     /// Builds from arbitrary entries; for duplicate names the last one wins.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
+        // Native code mostly builds records in name order already.
+        if entries.windows(2).all(|w| w[0].name < w[1].name) {
+            return Attrs { entries: AttrVec::from_vec(entries), open: false };
+        }
         entries.reverse();
         entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
@@ -415,8 +419,8 @@ pub type NativeImpl = dyn Fn(&mut Evaluator, Value, Span) -> EvalResult<Value>;
 
 /// A one-argument function implemented in Rust, with captured state.
 pub struct NativeFn {
-    /// A name for messages.
-    pub name: String,
+    /// A name for messages (shared by the partial applications).
+    pub name: Rc<str>,
     /// The implementation.
     pub func: Box<NativeImpl>,
 }

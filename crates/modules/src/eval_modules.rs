@@ -1311,8 +1311,23 @@ struct RawDefs {
     any: bool,
 }
 
-/// Computes (once) the per-name result it was made for.
-type Compute = Rc<dyn Fn(&mut Evaluator) -> EvalResult<()>>;
+/// One declared name of a level and its result, computed once.
+struct NameSlot {
+    node: Rc<MergeNode>,
+    name: Symbol,
+    decls: Vec<Decl>,
+    cell: OnceCell<NameResult>,
+}
+
+impl NameSlot {
+    fn get(&self, ev: &mut Evaluator) -> EvalResult<&NameResult> {
+        if self.cell.get().is_none() {
+            let r = self.node.merge_name(ev, self.name, &self.decls)?;
+            let _ = self.cell.set(r);
+        }
+        Ok(self.cell.get().expect("just set"))
+    }
+}
 
 /// The per-name result of `mergeModules'`: an option, or a nested level.
 /// Both parts are lazy: asking for one must not force the other.
@@ -1405,34 +1420,20 @@ impl MergeNode {
     fn result(self: Rc<Self>, ev: &mut Evaluator) -> EvalResult<Merged> {
         let decls = self.decls_by_name(ev)?;
         let mut matched_entries = Vec::with_capacity(decls.len());
-        let mut results: Vec<(Symbol, Rc<OnceCell<NameResult>>, Compute)> = Vec::new();
-        for (name, ds) in decls {
-            let cell: Rc<OnceCell<NameResult>> = Rc::new(OnceCell::new());
-            let compute: Compute = {
-                let node = self.clone();
-                let cell = cell.clone();
-                Rc::new(move |ev: &mut Evaluator| {
-                    if cell.get().is_some() {
-                        return Ok(());
-                    }
-                    let r = node.merge_name(ev, name, &ds)?;
-                    let _ = cell.set(r);
-                    Ok(())
-                })
-            };
+        let mut results: Vec<Rc<NameSlot>> = Vec::with_capacity(decls.len());
+        for (name, decls) in decls {
+            let slot = Rc::new(NameSlot { node: self.clone(), name, decls, cell: OnceCell::new() });
             let matched = {
-                let cell = cell.clone();
-                let compute = compute.clone();
+                let slot = slot.clone();
                 Value::lazy(move |ev: &mut Evaluator| {
-                    compute(ev)?;
-                    let m = cell.get().expect("computed").matched.clone();
+                    let m = slot.get(ev)?.matched.clone();
                     ev.force(&m)
                 })
             };
             matched_entries.push(Attr::new(name, matched));
-            results.push((name, cell, compute));
+            results.push(slot);
         }
-        let matched_names: FxHashSet<Symbol> = results.iter().map(|(n, _, _)| *n).collect();
+        let matched_names: FxHashSet<Symbol> = results.iter().map(|s| s.name).collect();
         let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
         let node = self.clone();
         let span = self.span;
@@ -1444,9 +1445,9 @@ impl MergeNode {
             // Per name, in name order: nested unmatched definitions, plus the
             // definitions of names that no option declares.
             let mut by_name: Vec<(Symbol, Vec<Unmatched>)> = Vec::new();
-            for (name, cell, compute) in &results {
-                compute(ev)?;
-                let list = cell.get().expect("computed").unmatched.clone();
+            for slot in &results {
+                let name = &slot.name;
+                let list = slot.get(ev)?.unmatched.clone();
                 let list = ev.expect_list(&list)?;
                 let mut nested = Vec::with_capacity(list.len());
                 for u in list.iter() {
@@ -2193,15 +2194,16 @@ fn eval_option_value(
     let files = map_selecting(&defs_final, "file", span);
     let definitions = map_selecting(&defs_final, "value", span);
     let base = deprecation_warning(ev, lib, loc, &o, &ty, span)?;
+    // In name order, so that no sorting is needed.
     let extra = vec![
-        Attr::new(sym!("value"), value),
-        Attr::new(sym!("highestPrio"), field(|r| r.highest_prio.clone())),
-        Attr::new(sym!("definitions"), definitions),
-        Attr::new(sym!("files"), files),
-        Attr::new(sym!("definitionsWithLocations"), defs_final),
-        Attr::new(sym!("isDefined"), field(|r| r.is_defined.clone())),
-        Attr::new(sym!("valueMeta"), field(|r| r.value_meta.clone())),
         Attr::new(sym!("__toString"), to_string_fn),
+        Attr::new(sym!("definitions"), definitions),
+        Attr::new(sym!("definitionsWithLocations"), defs_final),
+        Attr::new(sym!("files"), files),
+        Attr::new(sym!("highestPrio"), field(|r| r.highest_prio.clone())),
+        Attr::new(sym!("isDefined"), field(|r| r.is_defined.clone())),
+        Attr::new(sym!("value"), value),
+        Attr::new(sym!("valueMeta"), field(|r| r.value_meta.clone())),
     ];
     Ok(Value::Attrs(Rc::new(base.update(&Attrs::from_unsorted(extra)))))
 }
@@ -2230,7 +2232,7 @@ fn deprecation_warning(
     o: &Rc<Attrs>,
     ty: &Value,
     span: Span,
-) -> EvalResult<Attrs> {
+) -> EvalResult<Rc<Attrs>> {
     // `warnDeprecation opt // {...}` forces the type's deprecationMessage.
     let msg = get(ev, ty, "deprecationMessage")?;
     let msg = match msg {
@@ -2238,7 +2240,7 @@ fn deprecation_warning(
         None => return Err(missing_attr(sym!("deprecationMessage"), &*ev.expect_attrs(ty)?).with_span(span)),
     };
     if matches!(msg, Value::Null) {
-        return Ok((**o).clone());
+        return Ok(o.clone());
     }
     let shown = show_option(ev, lib, loc, span)?;
     let name = ev.select_str(ty, "name", span)?;
@@ -2249,7 +2251,7 @@ fn deprecation_warning(
     let warn = lib_fn(ev, lib, &["warn"], span)?;
     let text = format!("The type `types.{name}' of option `{shown}' defined in {files} is deprecated. {msg}");
     let r = ev.call_n(warn, &[str_value(text), Value::Attrs(o.clone())], span)?;
-    Ok((*ev.expect_attrs(&r)?).clone())
+    ev.expect_attrs(&r)
 }
 
 /// The native exports of `lib/modules.nix` handled here.
