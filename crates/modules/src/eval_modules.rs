@@ -61,6 +61,31 @@ fn to_string(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<String> {
     Ok(ev.coerce_to_string(v, dendrite_eval::eval::Coerce::TO_STRING, span)?.to_str_lossy().into_owned())
 }
 
+/// An option's location, made once and shared by everything made for the
+/// option (its record, its merge, its messages).
+pub struct Loc {
+    parts: Vec<String>,
+    value: OnceCell<Value>,
+}
+
+impl Loc {
+    fn new(parts: Vec<String>) -> Rc<Loc> {
+        Rc::new(Loc { parts, value: OnceCell::new() })
+    }
+
+    /// The location as a Nix list of strings (the same list each time).
+    fn value(&self) -> Value {
+        self.value.get_or_init(|| list_of_strings(&self.parts)).clone()
+    }
+}
+
+impl std::ops::Deref for Loc {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.parts
+    }
+}
+
 fn list_of_strings(items: &[String]) -> Value {
     Value::list(items.iter().map(str_value).collect())
 }
@@ -1589,6 +1614,7 @@ impl MergeNode {
 
     /// The merged option at `loc`, built when first needed.
     fn lazy_option(&self, loc: Vec<String>, decls: Vec<Decl>, defs: DefsProvider) -> Value {
+        let loc = Loc::new(loc);
         let lib = self.lib.clone();
         let span = self.span;
         Value::lazy(move |ev: &mut Evaluator| {
@@ -1697,9 +1723,9 @@ pub fn show_plain(v: &Value) -> String {
 // ---------------------------------------------------------- option merging
 
 /// `mergeOptionDecls loc opts`.
-fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], opts: &[Decl], span: Span) -> EvalResult<Value> {
+fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &Loc, opts: &[Decl], span: Span) -> EvalResult<Value> {
     let mut res: Rc<Attrs> = Rc::new(Attrs::from_unsorted(vec![
-        Attr::new(sym!("loc"), list_of_strings(loc)),
+        Attr::new(sym!("loc"), loc.value()),
         Attr::new(sym!("declarations"), Value::list(vec![])),
         Attr::new(sym!("declarationPositions"), Value::list(vec![])),
         Attr::new(sym!("options"), Value::list(vec![])),
@@ -1903,6 +1929,11 @@ pub fn defs_now(defs: Vec<Def>) -> DefsProvider {
 
 /// `mergeDefinitions`, lazily: nothing is forced until a field is.
 pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProvider, span: Span) -> MergeResult {
+    merge_definitions_at(lib, Loc::new(loc.to_vec()), ty, defs, span)
+}
+
+/// `mergeDefinitions` at a location made already.
+fn merge_definitions_at(lib: &Value, loc: Rc<Loc>, ty: &Value, defs: DefsProvider, span: Span) -> MergeResult {
     type Shared = Rc<OnceCell<Rc<Merging>>>;
     let cell: Shared = Rc::new(OnceCell::new());
     let merging = {
@@ -1918,7 +1949,6 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
         }
     };
     let merging = Rc::new(merging);
-    let loc = Rc::new(loc.to_vec());
     let lib = lib.clone();
     let ty = ty.clone();
 
@@ -1971,7 +2001,7 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
                         )));
                     }
                     let arg = Value::attrs(vec![
-                        Attr::new(sym!("loc"), list_of_strings(&loc)),
+                        Attr::new(sym!("loc"), loc.value()),
                         Attr::new(sym!("defs"), defs_list(&merging.defs_final)),
                     ]);
                     let r = ev.call(v2, arg, span)?;
@@ -2041,7 +2071,7 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
                     }
                 }
                 if invalid.is_empty() {
-                    let r = ev.call_n(merge, &[list_of_strings(&loc), defs_list(&merging.defs_final)], span)?;
+                    let r = ev.call_n(merge, &[loc.value(), defs_list(&merging.defs_final)], span)?;
                     return ev.force(&r);
                 }
                 let shown = show_option(ev, &lib, &loc, span)?;
@@ -2096,14 +2126,14 @@ pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProv
 fn eval_option_value(
     ev: &mut Evaluator,
     lib: &Value,
-    loc: &[String],
+    loc: &Rc<Loc>,
     opt: &Value,
     defs: DefsProvider,
     span: Span,
 ) -> EvalResult<Value> {
     let o = ev.expect_attrs(opt)?;
     let ty = o.get(sym!("type")).cloned().unwrap_or(Value::Null);
-    let loc_v: Rc<Vec<String>> = Rc::new(loc.to_vec());
+    let loc_v = loc.clone();
     // `res`, shared by every field that needs it.
     let res_cell: Rc<OnceCell<Rc<MergeResult>>> = Rc::new(OnceCell::new());
     let res = {
@@ -2142,7 +2172,7 @@ fn eval_option_value(
                 let shown = show_option(ev, &lib, &loc, span)?;
                 let mut separate = Vec::new();
                 for d in &all_defs {
-                    let single = merge_definitions(&lib, &loc, &ty, defs_now(vec![d.clone()]), span);
+                    let single = merge_definitions_at(&lib, loc.clone(), &ty, defs_now(vec![d.clone()]), span);
                     separate.push(Def {
                         file: d.file.clone(),
                         value: single.merged_value,
@@ -2155,7 +2185,7 @@ fn eval_option_value(
                     "The option `{shown}' is read-only, but it's set multiple times. Definition values:{text}"
                 )));
             }
-            let r = Rc::new(merge_definitions(&lib, &loc, &ty, defs_now(all_defs), span));
+            let r = Rc::new(merge_definitions_at(&lib, loc.clone(), &ty, defs_now(all_defs), span));
             let _ = cell.set(r.clone());
             Ok(r)
         })
