@@ -63,7 +63,7 @@ fn to_string(ev: &mut Evaluator, v: &Value, span: Span) -> EvalResult<String> {
 
 /// An option's location, made once and shared by everything made for the
 /// option (its record, its merge, its messages).
-pub struct Loc {
+struct Loc {
     parts: Vec<String>,
     value: OnceCell<Value>,
 }
@@ -1830,11 +1830,11 @@ fn fixup_option_type(ev: &mut Evaluator, lib: &Value, opt: &Value, span: Span) -
         None => true,
     };
     if get_sub_null {
-        let t = match ty {
+        if ty.is_some() {
             // `opt // { type = opt.type; }` is `opt`.
-            Some(_) => return Ok(opt.clone()),
-            None => lib_fn(ev, lib, &["types", "unspecified"], span)?,
-        };
+            return Ok(opt.clone());
+        }
+        let t = lib_fn(ev, lib, &["types", "unspecified"], span)?;
         return Ok(Value::Attrs(Rc::new(o.update(&Attrs::from_unsorted(vec![Attr::new(sym!("type"), t)])))));
     }
     let t = ty.expect("checked above");

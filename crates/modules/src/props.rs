@@ -139,9 +139,7 @@ fn wrap_property(cfg: &Rc<Attrs>, tag_value: &Value, key: Symbol, v: Value, span
             Value::lazy(move |ev: &mut Evaluator| ev.select_one(&cfg, key, span))
         }
     };
-    let mut entries = vec![Attr::new(t, tag_value.clone()), Attr::new(key, extra), Attr::new(c, v)];
-    entries.sort_by_key(|a| a.name);
-    Value::Attrs(Rc::new(Attrs::from_sorted(entries)))
+    Value::attrs(vec![Attr::new(t, tag_value.clone()), Attr::new(key, extra), Attr::new(c, v)])
 }
 
 /// `dischargeProperties`: expands `mkMerge`, evaluates `mkIf` conditions.
