@@ -346,7 +346,9 @@ fn process_root(ev: &mut Evaluator, opts: &InstantiateOpts, root: Value) -> Resu
     let paths: Vec<String> = if opts.attr_paths.is_empty() { vec![String::new()] } else { opts.attr_paths.clone() };
     for p in paths {
         let v = select_path(ev, root.clone(), &p, &args, span)?;
-        let v = auto_call(ev, v, &args, span)?;
+        // `nix-instantiate --eval` calls the result only when given
+        // arguments: `{ a ? 1 }: a` prints `<LAMBDA>`, with `--arg x 0` `1`.
+        let v = if opts.eval && args.is_empty() { v } else { auto_call(ev, v, &args, span)? };
         if opts.eval {
             print_value(ev, opts, &v)?;
         } else {
