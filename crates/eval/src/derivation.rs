@@ -8,8 +8,9 @@
 //! Nothing is written to disk: the derivations instantiated during an
 //! evaluation are remembered in a per-thread table (drv path → derivation,
 //! `toFile` path → references) that stands in for the store when a later
-//! derivation depends on them. `.drv` files that exist on disk are read as a
-//! fallback.
+//! derivation depends on them; `toFile` contents are kept too, so that
+//! importing or reading the file works. `.drv` files that exist on disk are
+//! read as a fallback.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1015,6 +1016,7 @@ fn to_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let store_dir = ev.settings.store_dir.clone();
     let path = make_text_path(&store_dir, &name, contents.as_bytes(), &refs);
     let path = checked_path(&store_dir, path)?;
+    crate::fs::remember_written(&path, contents.as_bytes());
     if !refs.is_empty() {
         remember(path.clone(), Known::Refs(refs.into()));
     }
@@ -1469,6 +1471,18 @@ mod tests {
         assert_eq!(
             make_text_path("/nix/store", "a.drv", text.as_bytes(), &[]),
             "/nix/store/dzcd7938pxnlr8h0lh9vn82v4wngzvav-a.drv"
+        );
+    }
+
+    #[test]
+    fn to_file_results_can_be_imported_and_read() {
+        // modules.sh: "imports can depend on derivations" imports a toFile.
+        assert_eq!(
+            eval(
+                r#"let f = builtins.toFile "m.nix" "{ x = 1; }"; in
+                [ (import f).x (builtins.readFile f) (builtins.pathExists f) (builtins.readFileType f) ]"#
+            ),
+            r#"[ 1 "{ x = 1; }" true "regular" ]"#
         );
     }
 

@@ -1347,7 +1347,7 @@ impl Evaluator {
     /// `import path`: evaluates a file once per path.
     pub fn import(&mut self, path: &Path, span: Span) -> EvalResult<Value> {
         let mut path = path.to_path_buf();
-        if path.is_dir() && crate::fs::corepkg_source(&path.to_string_lossy()).is_none() {
+        if path.is_dir() && crate::fs::virtual_source(&path.to_string_lossy()).is_none() {
             path.push("default.nix");
         }
         if let Some(t) = self.trace.as_mut() {
@@ -1391,9 +1391,9 @@ impl Evaluator {
 
     /// Parses, lowers and evaluates a file (uncached).
     pub fn eval_file(&mut self, path: &Path, span: Span) -> EvalResult<Value> {
-        if let Some(text) = crate::fs::corepkg_source(&path.to_string_lossy()) {
+        if let Some(text) = crate::fs::virtual_source(&path.to_string_lossy()) {
             let origin = Origin::Builtin(path.to_string_lossy().into_owned());
-            return self.eval_string(text, origin);
+            return self.eval_string(&String::from_utf8_lossy(&text), origin);
         }
         let file = self.db.file(path).map_err(|e| {
             EvalError::at(ErrorKind::Io, format!("getting status of '{}': {}", path.display(), io_message(&e)), span)

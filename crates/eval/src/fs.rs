@@ -47,6 +47,28 @@ derivation ({
 } // (if impure then { __impure = true; } else chosen))
 "#;
 
+thread_local! {
+    /// Files `builtins.toFile` added to the (virtual) store: dendrite writes
+    /// nothing to disk, so importing or reading them is served from here.
+    static WRITTEN: std::cell::RefCell<rustc_hash::FxHashMap<String, Rc<[u8]>>> = Default::default();
+}
+
+/// Remembers the contents of a store path made by `toFile`.
+pub(crate) fn remember_written(path: &str, contents: &[u8]) {
+    WRITTEN.with(|w| {
+        w.borrow_mut().entry(path.to_string()).or_insert_with(|| Rc::from(contents));
+    });
+}
+
+/// The contents of a file that exists only in dendrite: a corepkg or a
+/// `toFile` result.
+pub fn virtual_source(path: &str) -> Option<Rc<[u8]>> {
+    if let Some(text) = corepkg_source(path) {
+        return Some(Rc::from(text.as_bytes()));
+    }
+    WRITTEN.with(|w| w.borrow().get(path).cloned())
+}
+
 /// The path of a corepkg (`fetchurl.nix`), if dendrite provides it.
 pub fn corepkg(name: &str) -> Option<String> {
     corepkg_source(&format!("{COREPKGS_DIR}/{name}")).map(|_| format!("{COREPKGS_DIR}/{name}"))
@@ -67,9 +89,12 @@ fn path_arg(ev: &mut Evaluator, v: &Value, span: Span, name: &str) -> EvalResult
 
 fn read_file(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let path = path_arg(ev, &args[0], span, "readFile")?;
-    let data = std::fs::read(&path).map_err(|e| {
-        EvalError::at(ErrorKind::Io, format!("opening file '{}': {}", path.display(), io_message(&e)), span)
-    })?;
+    let data = match virtual_source(&path.to_string_lossy()) {
+        Some(v) => v.to_vec(),
+        None => std::fs::read(&path).map_err(|e| {
+            EvalError::at(ErrorKind::Io, format!("opening file '{}': {}", path.display(), io_message(&e)), span)
+        })?,
+    };
     if data.contains(&0) {
         return Err(EvalError::at(
             ErrorKind::Eval,
@@ -116,12 +141,16 @@ fn path_exists(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Val
     // A trailing slash requires a directory, as with stat(2).
     let must_be_dir = s.ends_with('/') && s.len() > 1;
     let p = Path::new(&s);
-    let exists = if must_be_dir { p.is_dir() } else { std::fs::symlink_metadata(p).is_ok() };
+    let exists =
+        if must_be_dir { p.is_dir() } else { virtual_source(&s).is_some() || std::fs::symlink_metadata(p).is_ok() };
     Ok(Value::Bool(exists))
 }
 
 fn read_file_type(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
     let path = path_arg(ev, &args[0], span, "readFileType")?;
+    if virtual_source(&path.to_string_lossy()).is_some() {
+        return Ok(Value::string("regular"));
+    }
     if std::fs::symlink_metadata(&path).is_err() {
         return Err(EvalError::at(
             ErrorKind::Io,
@@ -137,6 +166,3 @@ fn to_path(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> 
     let canon = dendrite_syntax::lower::canon_path(&p.to_string_lossy());
     Ok(Value::String(NixString::from(canon)))
 }
-
-#[allow(dead_code)]
-fn unused(_: Rc<()>) {}
