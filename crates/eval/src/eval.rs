@@ -121,6 +121,9 @@ pub struct Evaluator {
     pub settings: EvalSettings,
     pub(crate) globals: Vec<Value>,
     import_cache: FxHashMap<PathBuf, Value>,
+    /// Each file's name as positions print it (`unsafeGetAttrPos`,
+    /// `__curPos`, option declarations), made once per file.
+    file_names: FxHashMap<dendrite_syntax::FileId, Value>,
     pub(crate) store_cache: FxHashMap<PathBuf, String>,
     pub(crate) drv_hash_cache: FxHashMap<String, String>,
     stack_limit: usize,
@@ -203,6 +206,7 @@ impl Evaluator {
             settings,
             globals: Vec::new(),
             import_cache: FxHashMap::default(),
+            file_names: FxHashMap::default(),
             store_cache: FxHashMap::default(),
             drv_hash_cache: FxHashMap::default(),
             stack_limit,
@@ -450,11 +454,12 @@ impl Evaluator {
     }
 
     /// `{ file, line, column }` for a span.
-    pub fn pos_attrs(&self, span: Span) -> Value {
+    pub fn pos_attrs(&mut self, span: Span) -> Value {
         let pos = span.position();
         let s = &*SYMS;
+        let file = self.file_names.entry(span.file).or_insert_with(|| Value::string(pos.origin.display())).clone();
         Value::attrs(vec![
-            Attr::new(s.file, Value::string(pos.origin.display())),
+            Attr::new(s.file, file),
             Attr::new(s.line, Value::Int(pos.line as i64)),
             Attr::new(s.column, Value::Int(pos.column as i64)),
         ])
