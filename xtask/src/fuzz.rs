@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util;
+use crate::util::{self, Rng};
 
 /// What `cargo xtask fuzz` was asked to do.
 pub struct Options {
@@ -46,27 +46,6 @@ pub struct Options {
     /// Also compare `eval` results with `nix-instantiate` (reported, not
     /// failed: Nix 2.8 predates parts of the language suite).
     pub differential: bool,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, case: u64) -> Rng {
-        // splitmix64 of (seed, case): independent streams per case.
-        let mut z = seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % (n.max(1) as u64)) as usize
-    }
 }
 
 /// Tokens that make (or break) Nix programs in interesting ways.
@@ -223,12 +202,12 @@ const BUILTINS: &[&str] = &[
 
 fn mutate(rng: &mut Rng, base: &[u8], donors: &[Vec<u8>]) -> Vec<u8> {
     let mut s = base.to_vec();
-    let ops = 1 + rng.below(4);
+    let ops = 1 + rng.index(4);
     for _ in 0..ops {
         let len = s.len();
-        let at = rng.below(len + 1);
-        let span = 1 + rng.below(16);
-        match rng.below(11) {
+        let at = rng.index(len + 1);
+        let span = 1 + rng.index(16);
+        match rng.index(11) {
             8..=10 => replace_token(rng, &mut s),
             0 => {
                 let end = (at + span).min(len);
@@ -240,13 +219,13 @@ fn mutate(rng: &mut Rng, base: &[u8], donors: &[Vec<u8>]) -> Vec<u8> {
                 s.splice(at..at, piece);
             }
             2 | 3 => {
-                let t = TOKENS[rng.below(TOKENS.len())].as_bytes().to_vec();
+                let t = TOKENS[rng.index(TOKENS.len())].as_bytes().to_vec();
                 s.splice(at..at, t);
             }
             4 => {
-                if let Some(d) = donors.get(rng.below(donors.len())) {
-                    let from = rng.below(d.len());
-                    let end = (from + 1 + rng.below(200)).min(d.len());
+                if let Some(d) = donors.get(rng.index(donors.len())) {
+                    let from = rng.index(d.len());
+                    let end = (from + 1 + rng.index(200)).min(d.len());
                     s.splice(at..at, d[from..end].to_vec());
                 }
             }
@@ -261,18 +240,18 @@ fn mutate(rng: &mut Rng, base: &[u8], donors: &[Vec<u8>]) -> Vec<u8> {
                 while j < len && ident(s[j]) {
                     j += 1;
                 }
-                let b = BUILTINS[rng.below(BUILTINS.len())].as_bytes().to_vec();
+                let b = BUILTINS[rng.index(BUILTINS.len())].as_bytes().to_vec();
                 s.splice(i..j, b);
             }
             6 => {
                 let special = b"{}[]();:=.\"'$\\@?,/*+-<>!&|#~";
                 if at < len {
-                    s[at] = special[rng.below(special.len())];
+                    s[at] = special[rng.index(special.len())];
                 }
             }
             _ => {
                 // Swap two ranges.
-                let other = rng.below(len + 1);
+                let other = rng.index(len + 1);
                 let (a, b) = if at <= other { (at, other) } else { (other, at) };
                 let a_end = (a + span).min(b);
                 let b_end = (b + span).min(len);
@@ -318,7 +297,7 @@ fn replace_token(rng: &mut Rng, s: &mut Vec<u8>) {
     if tokens.is_empty() {
         return;
     }
-    let (a, b) = tokens[rng.below(tokens.len())];
+    let (a, b) = tokens[rng.index(tokens.len())];
     let tok = s[a..b].to_vec();
     const NUMBERS: &[&str] = &[
         "0",
@@ -336,16 +315,16 @@ fn replace_token(rng: &mut Rng, s: &mut Vec<u8>) {
     const OPERATORS: &[&str] =
         &["+", "-", "*", "/", "++", "//", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "->", "?", "."];
     let new: Vec<u8> = if tok[0].is_ascii_digit() {
-        NUMBERS[rng.below(NUMBERS.len())].as_bytes().to_vec()
+        NUMBERS[rng.index(NUMBERS.len())].as_bytes().to_vec()
     } else if ident(tok[0]) {
-        if rng.below(3) == 0 {
-            BUILTINS[rng.below(BUILTINS.len())].as_bytes().to_vec()
+        if rng.index(3) == 0 {
+            BUILTINS[rng.index(BUILTINS.len())].as_bytes().to_vec()
         } else {
-            let (c, d) = tokens[rng.below(tokens.len())];
+            let (c, d) = tokens[rng.index(tokens.len())];
             if ident(s[c]) { s[c..d].to_vec() } else { tok.clone() }
         }
     } else if OPERATORS.contains(&std::str::from_utf8(&tok).unwrap_or("")) {
-        OPERATORS[rng.below(OPERATORS.len())].as_bytes().to_vec()
+        OPERATORS[rng.index(OPERATORS.len())].as_bytes().to_vec()
     } else {
         return;
     };
@@ -695,12 +674,12 @@ pub fn run(opts: &Options) -> Result<(), String> {
                         if opts.cases.is_some_and(|n| i >= n) || target_deadline.is_some_and(|d| Instant::now() >= d) {
                             break;
                         }
-                        let mut rng = Rng::new(opts.seed, i);
+                        let mut rng = Rng::for_case(opts.seed, i);
                         let (text, rel) = if target == "eval" {
-                            let pick = rng.below(seeds.len());
+                            let pick = rng.index(seeds.len());
                             (mutate(&mut rng, &seeds[pick], seeds), None)
                         } else {
-                            let rel = &fleet_files[rng.below(fleet_files.len())];
+                            let rel = &fleet_files[rng.index(fleet_files.len())];
                             let base = std::fs::read(fleet.join(rel)).unwrap_or_default();
                             (mutate(&mut rng, &base, seeds), Some(rel.clone()))
                         };

@@ -47,23 +47,7 @@ pub fn usage() -> Result<(), String> {
 // ---------------------------------------------------------------------------
 // The generator (the design of `lib_diff.rs`, with more kinds of arguments)
 
-/// A deterministic pseudo-random generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+use crate::util::Rng;
 
 /// Kinds of generated arguments. `@T@` in raw text stands for the fixture
 /// directory (see [`make_fixture`]).

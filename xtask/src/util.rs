@@ -172,3 +172,37 @@ pub fn read_pairs(path: &Path) -> Vec<(String, String)> {
         .filter_map(|l| l.split_once(char::is_whitespace).map(|(a, b)| (a.trim().to_string(), b.trim().to_string())))
         .collect()
 }
+
+/// A deterministic pseudo-random generator (xorshift64*), for generated
+/// test inputs that must be the same on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// An independent stream for case `case` of a run seeded with `seed`
+    /// (splitmix64 of both).
+    pub fn for_case(seed: u64, case: u64) -> Rng {
+        let mut z = seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// An index into a slice of length `n`.
+    pub fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+    /// One of `xs`.
+    pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.index(xs.len())]
+    }
+}
