@@ -32,6 +32,10 @@ pub enum ErrorKind {
     Unsupported,
     /// Depends on an input dendrite could not resolve (never a user error).
     Unknown,
+    /// A shared module template used a module argument that only one
+    /// configuration can supply (never a user error: the module is then
+    /// evaluated for each configuration instead).
+    NeedsWorld,
     /// Any other evaluation error.
     Eval,
 }

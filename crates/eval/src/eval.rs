@@ -143,6 +143,8 @@ pub struct Evaluator {
     pub import_overrides: FxHashMap<PathBuf, Value>,
     /// State of embedders (the checker's recorders), by type.
     extensions: FxHashMap<std::any::TypeId, Box<dyn std::any::Any>>,
+    /// Thunks shared mode may still force before it gives up.
+    shared_fuel: usize,
 }
 
 /// What a traced evaluation depended on (see [`Evaluator::trace`]).
@@ -169,6 +171,15 @@ impl Trace {
 
 /// Receives each imported file's path and value and returns the value to use.
 pub type ImportHook = Rc<dyn Fn(&mut Evaluator, &Path, Value) -> EvalResult<Value>>;
+
+/// The error a hole gives when forced.
+#[cold]
+pub fn needs_world() -> EvalError {
+    EvalError::new(
+        ErrorKind::NeedsWorld,
+        "internal error: a shared module used an argument of one configuration outside it",
+    )
+}
 
 /// The current stack pointer (approximately, on targets without inline asm).
 #[inline(always)]
@@ -217,6 +228,7 @@ impl Evaluator {
             import_hook: None,
             import_overrides: FxHashMap::default(),
             extensions: FxHashMap::default(),
+            shared_fuel: 0,
             builtin_span: {
                 let file = dendrite_syntax::FileId::register(Origin::Builtin("«builtin»".into()), Arc::from(""));
                 Span { file, start: 0, end: 0 }
@@ -283,13 +295,33 @@ impl Evaluator {
             ThunkState::Blackhole | ThunkState::Blank => {
                 Some(Err(EvalError::new(ErrorKind::InfiniteRecursion, "infinite recursion encountered")))
             }
+            ThunkState::Hole => Some(Err(needs_world())),
             _ => None,
         }) {
             return r;
         }
+        if shared_mode() {
+            return self.force_thunk_shared(t);
+        }
         let state = t.replace(ThunkState::Blackhole);
+        let result = self.run_state(&state);
+        match result {
+            Ok(v) => {
+                t.set(ThunkState::Done(v.clone()));
+                Ok(v)
+            }
+            Err(e) => {
+                t.set(state);
+                Err(e)
+            }
+        }
+    }
+
+    /// Evaluates what a thunk holds.
+    #[inline]
+    fn run_state(&mut self, state: &ThunkState) -> EvalResult<Value> {
         self.check_stack()?;
-        let result = match &state {
+        match state {
             ThunkState::Pending(e, env) => {
                 if let Some(t) = self.trace.as_mut() {
                     t.ran(e.span.file);
@@ -310,12 +342,34 @@ impl Evaluator {
                 self.call_n(f.clone(), &[name, value.clone()], span)
             }
             // Native computations may hand back another lazy value.
-            ThunkState::Native(f) => f(self).and_then(|v| self.force(&v)),
+            ThunkState::Native(f) | ThunkState::NativeShared(f) => f(self).and_then(|v| self.force(&v)),
             _ => unreachable!("thunk state checked above"),
-        };
+        }
+    }
+
+    /// Forcing in shared mode: a thunk that cannot reach a hole is
+    /// evaluated as usual and what it gives is clean too; one that can
+    /// keeps its expression when the result could not be copied for a
+    /// configuration (so that it can be copied instead).
+    #[inline(never)]
+    fn force_thunk_shared(&mut self, t: &Thunk) -> EvalResult<Value> {
+        if self.shared_fuel == 0 {
+            return Err(needs_world());
+        }
+        self.shared_fuel -= 1;
+        let clean = crate::taint::taint(&Value::Thunk(t.clone())) == crate::taint::Taint::Clean;
+        let state = t.replace(ThunkState::Blackhole);
+        let result = self.run_state(&state);
         match result {
             Ok(v) => {
-                t.set(ThunkState::Done(v.clone()));
+                if clean {
+                    crate::taint::stamp_clean(&v);
+                    t.set(ThunkState::Done(v.clone()));
+                } else if crate::taint::taint(&v) == crate::taint::Taint::Opaque {
+                    t.set(state);
+                } else {
+                    t.set(ThunkState::Done(v.clone()));
+                }
                 Ok(v)
             }
             Err(e) => {
@@ -323,6 +377,19 @@ impl Evaluator {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` in shared mode (see [`crate::value::shared_mode`]) with at
+    /// most `fuel` thunks forced; running out is [`ErrorKind::NeedsWorld`].
+    pub fn in_shared_mode<T>(&mut self, fuel: usize, f: impl FnOnce(&mut Self) -> EvalResult<T>) -> EvalResult<T> {
+        let saved = self.shared_fuel;
+        self.shared_fuel = if shared_mode() { saved.min(fuel) } else { fuel };
+        set_shared_mode(true);
+        let r = f(self);
+        set_shared_mode(false);
+        let used = fuel.saturating_sub(self.shared_fuel);
+        self.shared_fuel = saved.saturating_sub(used);
+        r
     }
 
     /// A lazy value for `expr` in `env`: constants and variables directly,
@@ -382,8 +449,7 @@ impl Evaluator {
                 }
                 ExprKind::With { namespace, body } => {
                     let ns = self.thunk(namespace, env);
-                    let env2 =
-                        Rc::new(EnvData { parent: Some(env.clone()), slots: smallvec::smallvec![ns], is_with: true });
+                    let env2 = EnvData::with_frame(env.clone(), ns);
                     expr = body;
                     owned_env = Some(env2);
                     continue;
@@ -729,7 +795,7 @@ impl Evaluator {
                     && let Value::Thunk(t) = &bind_env.slots[i]
                 {
                     let v = o.value.clone();
-                    t.set(ThunkState::Native(Rc::new(move |ev: &mut Evaluator| ev.force(&v))));
+                    t.set(ThunkState::native(Rc::new(move |ev: &mut Evaluator| ev.force(&v))));
                 }
             }
             attrs = attrs.update(&ov);
@@ -755,7 +821,7 @@ impl Evaluator {
                     t.ran(c.lambda.span.file);
                 }
                 let env2 = match &c.lambda.param {
-                    Param::Ident(_) => EnvData::new(Some(c.env.clone()), smallvec::smallvec![arg]),
+                    Param::Ident(_) => EnvData::call_frame(Some(c.env.clone()), smallvec::smallvec![arg]),
                     Param::Formals { .. } => self.formals_env(&c, arg, span)?,
                 };
                 self.call_depth += 1;
@@ -769,6 +835,22 @@ impl Evaluator {
 
     #[inline(never)]
     fn call_other(&mut self, f: Value, arg: Value, span: Span) -> EvalResult<Value> {
+        if shared_mode() && matches!(f, Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Native(_)) {
+            // A Rust function called with clean inputs makes clean values,
+            // though what its closures captured cannot be seen.
+            let clean = crate::taint::taint(&f) == crate::taint::Taint::Clean
+                && crate::taint::taint(&arg) == crate::taint::Taint::Clean;
+            let r = self.call_native(f, arg, span)?;
+            if clean {
+                crate::taint::stamp_clean(&r);
+            }
+            return Ok(r);
+        }
+        self.call_native(f, arg, span)
+    }
+
+    #[inline]
+    fn call_native(&mut self, f: Value, arg: Value, span: Span) -> EvalResult<Value> {
         match f {
             Value::PrimOp(op) => {
                 if op.arity == 1 {
@@ -891,7 +973,7 @@ impl Evaluator {
                 if at.is_some() {
                     slots.push(argv.clone());
                 }
-                let env2 = EnvData::new(Some(c.env.clone()), slots);
+                let env2 = EnvData::call_frame(Some(c.env.clone()), slots);
                 for (i, d) in pending_defaults {
                     if let Value::Thunk(t) = &env2.slots[i] {
                         t.set(ThunkState::Pending(IrPtr::new(&*d), env2.clone()));
@@ -1489,7 +1571,7 @@ impl Evaluator {
         let lowered = dendrite_syntax::db::lower_with_scope(&self.db, file, &names);
         self.check_static(&lowered)?;
         retain_lowered(&lowered.lowered);
-        let env = EnvData::new(None, scope.iter().map(|a| a.value.clone()).collect());
+        let env = EnvData::call_frame(None, scope.iter().map(|a| a.value.clone()).collect());
         self.eval(&lowered.lowered.root, &env)
     }
 

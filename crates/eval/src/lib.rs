@@ -19,8 +19,10 @@ pub mod print;
 pub mod regex;
 pub mod settings;
 pub mod store;
+pub mod taint;
 pub mod toml;
 pub mod value;
+pub mod world;
 pub mod xml;
 
 pub use error::{ErrorKind, EvalError, EvalResult};

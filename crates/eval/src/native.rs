@@ -24,15 +24,15 @@ pub fn native(
 }
 
 fn partial(name: Rc<str>, arity: usize, body: NativeBody, args: Vec<Value>) -> Value {
-    Value::Native(Rc::new(NativeFn {
-        name: name.clone(),
-        func: Box::new(move |ev, arg, span| {
+    Value::Native(Rc::new(NativeFn::new(
+        name.clone(),
+        Box::new(move |ev, arg, span| {
             let mut all = Vec::with_capacity(args.len() + 1);
             all.extend(args.iter().cloned());
             all.push(arg);
             if all.len() == arity { body(ev, &all, span) } else { Ok(partial(name.clone(), arity, body.clone(), all)) }
         }),
-    }))
+    )))
 }
 
 /// An attribute set from `(name, value)` pairs (any order; no duplicates).

@@ -272,6 +272,56 @@ pub struct Attrs {
     /// configuration whose options come from a framework it does not
     /// model): selecting a missing name is "unknown", not an error.
     open: bool,
+    /// Where the set was made (see [`Birth`]).
+    birth: std::cell::Cell<Birth>,
+}
+
+/// Whether a heap object was made while a module evaluation was being
+/// shared (see [`shared_mode`]), and so may reach a hole.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum Birth {
+    /// Made outside shared mode: it cannot reach a hole.
+    #[default]
+    Plain,
+    /// Made in shared mode; what it reaches is not known yet.
+    Shared,
+    /// Made in shared mode and found (or known by construction) not to
+    /// reach a hole.
+    SharedClean,
+}
+
+impl Birth {
+    /// The birth of an object made now.
+    #[inline]
+    pub fn now() -> Birth {
+        if shared_mode() { Birth::Shared } else { Birth::Plain }
+    }
+}
+
+thread_local! {
+    static SHARED_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the evaluation thread is evaluating a shared module template:
+/// module arguments that belong to one configuration are holes then, and
+/// what is made may be shared by several configurations.
+#[inline]
+pub fn shared_mode() -> bool {
+    SHARED_DEPTH.with(|d| d.get() > 0)
+}
+
+/// Enters (`true`) or leaves (`false`) shared mode; nests.
+pub fn set_shared_mode(enter: bool) {
+    SHARED_DEPTH.with(|d| d.set(if enter { d.get() + 1 } else { d.get() - 1 }));
+}
+
+/// Leaves shared mode completely for the duration of `f` (for work that
+/// belongs to one configuration even though a template is being built).
+pub fn outside_shared_mode<T>(f: impl FnOnce() -> T) -> T {
+    let saved = SHARED_DEPTH.with(|d| d.replace(0));
+    let r = f();
+    SHARED_DEPTH.with(|d| d.set(saved));
+    r
 }
 
 impl Attrs {
@@ -286,28 +336,45 @@ impl Attrs {
         self
     }
 
+    /// Where the set was made.
+    #[inline]
+    pub fn birth(&self) -> Birth {
+        self.birth.get()
+    }
+
+    /// Records that a set made in shared mode reaches no hole.
+    pub fn mark_clean(&self) {
+        if self.birth.get() == Birth::Shared {
+            self.birth.set(Birth::SharedClean);
+        }
+    }
+
     /// The empty set.
     pub fn empty() -> Attrs {
-        Attrs { entries: AttrVec::new(), open: false }
+        Attrs { entries: AttrVec::new(), open: false, birth: std::cell::Cell::new(Birth::now()) }
     }
 
     /// Builds from entries already sorted by name with no duplicates.
     pub fn from_sorted(entries: impl Into<AttrVec>) -> Attrs {
         let entries = entries.into();
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs { entries, open: false }
+        Attrs { entries, open: false, birth: std::cell::Cell::new(Birth::now()) }
     }
 
     /// Builds from arbitrary entries; for duplicate names the last one wins.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
         // Native code mostly builds records in name order already.
         if entries.windows(2).all(|w| w[0].name < w[1].name) {
-            return Attrs { entries: AttrVec::from_vec(entries), open: false };
+            return Attrs {
+                entries: AttrVec::from_vec(entries),
+                open: false,
+                birth: std::cell::Cell::new(Birth::now()),
+            };
         }
         entries.reverse();
         entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
-        Attrs { entries: AttrVec::from_vec(entries), open: false }
+        Attrs { entries: AttrVec::from_vec(entries), open: false, birth: std::cell::Cell::new(Birth::now()) }
     }
 
     /// Number of attributes.
@@ -351,11 +418,12 @@ impl Attrs {
     /// `self // other`.
     pub fn update(&self, other: &Attrs) -> Attrs {
         let open = self.open || other.open;
+        let birth = std::cell::Cell::new(Birth::now());
         if other.is_empty() {
-            return Attrs { open, ..self.clone() };
+            return Attrs { open, birth, ..self.clone() };
         }
         if self.is_empty() {
-            return Attrs { open, ..other.clone() };
+            return Attrs { open, birth, ..other.clone() };
         }
         let mut out = AttrVec::with_capacity(self.len() + other.len());
         let (mut i, mut j) = (0, 0);
@@ -379,7 +447,7 @@ impl Attrs {
         }
         out.extend(a[i..].iter().cloned());
         out.extend(b[j..].iter().cloned());
-        Attrs { entries: out, open }
+        Attrs { entries: out, open, birth }
     }
 }
 
@@ -423,6 +491,16 @@ pub struct NativeFn {
     pub name: Rc<str>,
     /// The implementation.
     pub func: Box<NativeImpl>,
+    /// Where it was made: what a function made in shared mode captured is
+    /// not visible, so it counts as reaching a hole unless known otherwise.
+    pub birth: std::cell::Cell<Birth>,
+}
+
+impl NativeFn {
+    /// A native function made now.
+    pub fn new(name: Rc<str>, func: Box<NativeImpl>) -> NativeFn {
+        NativeFn { name, func, birth: std::cell::Cell::new(Birth::now()) }
+    }
 }
 
 // ------------------------------------------------------------ IR pointers
@@ -493,12 +571,37 @@ pub struct EnvData {
     pub slots: Slots,
     /// Whether this is a `with` frame.
     pub is_with: bool,
+    /// Whether some slot of this frame or of a frame up the chain may
+    /// reach a hole (only frames made in shared mode can).
+    pub tainted: bool,
 }
 
 impl EnvData {
-    /// A frame with the given slots.
+    /// A frame whose slots are its own bindings (`let`, `rec`): it reaches
+    /// what its parent reaches.
     pub fn new(parent: Option<Env>, slots: Slots) -> Env {
-        Rc::new(EnvData { parent, slots, is_with: false })
+        let tainted = parent.as_ref().is_some_and(|p| p.tainted);
+        Rc::new(EnvData { parent, slots, is_with: false, tainted })
+    }
+
+    /// A `with` frame (its namespace is a delayed expression of the parent).
+    pub fn with_frame(parent: Env, namespace: Value) -> Env {
+        let tainted = parent.tainted;
+        Rc::new(EnvData { parent: Some(parent), slots: smallvec::smallvec![namespace], is_with: true, tainted })
+    }
+
+    /// A call frame: its slots are the arguments, which in shared mode may
+    /// reach holes themselves.
+    pub fn call_frame(parent: Option<Env>, slots: Slots) -> Env {
+        let mut tainted = parent.as_ref().is_some_and(|p| p.tainted);
+        if !tainted && shared_mode() {
+            // Blank slots are defaults, evaluated in this very frame.
+            tainted = slots.iter().any(|s| {
+                !matches!(s, Value::Thunk(t) if t.peek(|st| matches!(st, ThunkState::Blank)))
+                    && crate::taint::taint(s) != crate::taint::Taint::Clean
+            });
+        }
+        Rc::new(EnvData { parent, slots, is_with: false, tainted })
     }
 }
 
@@ -523,6 +626,13 @@ pub enum ThunkState {
     MapAttr(Value, Symbol, Value),
     /// A Rust computation.
     Native(LazyFn),
+    /// A Rust computation made in shared mode: what it captured is not
+    /// visible, so it counts as reaching a hole.
+    NativeShared(LazyFn),
+    /// A module argument of a shared module template (`config`, `options`,
+    /// ...): it has no value until the template is used by one
+    /// configuration, and forcing it is an error ([`crate::ErrorKind::NeedsWorld`]).
+    Hole,
     /// Being evaluated.
     Blackhole,
     /// Evaluated.
@@ -586,6 +696,13 @@ impl Thunk {
     }
 }
 
+impl ThunkState {
+    /// A Rust computation, made now.
+    pub fn native(f: LazyFn) -> ThunkState {
+        if shared_mode() { ThunkState::NativeShared(f) } else { ThunkState::Native(f) }
+    }
+}
+
 impl Value {
     /// A lazy application `f x`.
     pub fn lazy_apply(f: Value, x: Value, span: Span) -> Value {
@@ -594,7 +711,7 @@ impl Value {
 
     /// A lazy Rust computation.
     pub fn lazy(f: impl Fn(&mut Evaluator) -> EvalResult<Value> + 'static) -> Value {
-        Value::Thunk(Thunk::new(ThunkState::Native(Rc::new(f))))
+        Value::Thunk(Thunk::new(ThunkState::native(Rc::new(f))))
     }
 }
 

@@ -770,13 +770,13 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
     // Tie the knots: `config` and `options` module arguments are the results.
     if let Value::Thunk(t) = &options {
         let st = state.clone();
-        t.set(dendrite_eval::value::ThunkState::Native(Rc::new(move |ev: &mut Evaluator| {
+        t.set(dendrite_eval::value::ThunkState::native(Rc::new(move |ev: &mut Evaluator| {
             Ok(st.merged(ev)?.matched.clone())
         })));
     }
     if let Value::Thunk(t) = &config {
         let st = state.clone();
-        t.set(dendrite_eval::value::ThunkState::Native(Rc::new(move |ev: &mut Evaluator| st.full_config(ev))));
+        t.set(dendrite_eval::value::ThunkState::native(Rc::new(move |ev: &mut Evaluator| st.full_config(ev))));
     }
 
     let result = build_result(ev, &state)?;

@@ -1,6 +1,7 @@
 //! dendrite's Nix front end: parsing with rnix, lowering to an evaluable IR
 //! with resolved scopes, and static diagnostics, all behind salsa queries.
 
+pub mod captures;
 pub mod db;
 pub mod globals;
 pub mod ir;

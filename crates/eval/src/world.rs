@@ -1,0 +1,222 @@
+//! One configuration's view of shared module templates: copies of what a
+//! template made, with its holes filled by this configuration's arguments.
+//!
+//! A template's values are shared by every configuration as long as they
+//! reach no hole ([`crate::taint`]). Where one does, the configuration uses
+//! a copy made here: a delayed expression is re-closed over a copy of its
+//! environment in which each hole is replaced by the configuration's value
+//! (`config`, `options`, ...), and sets, lists and closures on the way are
+//! copied likewise. Nothing is evaluated to make a copy, and copies are
+//! made once per configuration (so what the template shared, the copies
+//! share too). Evaluating a copy is ordinary evaluation.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::taint::{Taint, taint};
+use crate::value::{Attr, Attrs, Closure, Env, EnvData, PrimOpApp, Slots, Thunk, ThunkState, Value};
+
+/// The copies one configuration made of template values.
+#[derive(Default)]
+pub struct World {
+    /// Each hole's value in this configuration, by the hole's address.
+    subst: RefCell<FxHashMap<usize, (Value, Value)>>,
+    /// Copies of thunks (the original kept alive beside its copy, so that
+    /// its address is not reused).
+    thunks: RefCell<FxHashMap<usize, (Value, Value)>>,
+    /// Copies of environments.
+    envs: RefCell<FxHashMap<usize, (Env, Env)>>,
+}
+
+fn uncopyable(what: &str) -> EvalError {
+    EvalError::new(
+        ErrorKind::NeedsWorld,
+        format!("internal error: a shared module's value cannot be copied for a configuration ({what})"),
+    )
+}
+
+impl World {
+    /// A configuration with no holes bound yet.
+    pub fn new() -> Rc<World> {
+        Rc::new(World::default())
+    }
+
+    /// Fills `hole` (a value made as a hole) with `value` in this configuration.
+    pub fn bind(&self, hole: &Value, value: Value) {
+        if let Value::Thunk(t) = hole {
+            self.subst.borrow_mut().insert(t.as_ptr(), (hole.clone(), value));
+        }
+    }
+
+    /// Whether `hole` is bound here.
+    pub fn binds(&self, hole: &Value) -> bool {
+        matches!(hole, Value::Thunk(t) if self.subst.borrow().contains_key(&t.as_ptr()))
+    }
+
+    /// This configuration's copy of `v` (`v` itself when it reaches no hole).
+    pub fn inst(&self, v: &Value) -> EvalResult<Value> {
+        match v {
+            Value::Null
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::String(_)
+            | Value::Path(_)
+            | Value::PrimOp(_) => return Ok(v.clone()),
+            _ => {}
+        }
+        match taint(v) {
+            Taint::Clean => return Ok(v.clone()),
+            Taint::Tainted | Taint::Opaque => {}
+        }
+        self.copy(v)
+    }
+
+    fn copy(&self, v: &Value) -> EvalResult<Value> {
+        Ok(match v {
+            Value::Attrs(a) => {
+                let mut entries = Vec::with_capacity(a.len());
+                for x in a.iter() {
+                    entries.push(Attr { name: x.name, value: self.inst(&x.value)?, pos: x.pos });
+                }
+                let set = Attrs::from_sorted(entries);
+                Value::Attrs(Rc::new(if a.is_open() { set.into_open() } else { set }))
+            }
+            Value::List(l) => {
+                let mut out = Vec::with_capacity(l.len());
+                for x in l.iter() {
+                    out.push(self.inst(x)?);
+                }
+                Value::list(out)
+            }
+            Value::Lambda(c) => Value::Lambda(Rc::new(Closure { lambda: c.lambda, env: self.env(&c.env)? })),
+            Value::PrimOpApp(app) => {
+                let mut args = Vec::with_capacity(app.args.len());
+                for x in &app.args {
+                    args.push(self.inst(x)?);
+                }
+                Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args }))
+            }
+            Value::Native(n) => return Err(uncopyable(&format!("a native function `{}`", n.name))),
+            Value::Thunk(t) => self.thunk(t, v)?,
+            _ => v.clone(),
+        })
+    }
+
+    fn thunk(&self, t: &Thunk, v: &Value) -> EvalResult<Value> {
+        let key = t.as_ptr();
+        if let Some((_, c)) = self.thunks.borrow().get(&key) {
+            return Ok(c.clone());
+        }
+        if t.peek(|s| matches!(s, ThunkState::Hole)) {
+            return match self.subst.borrow().get(&key) {
+                Some((_, value)) => Ok(value.clone()),
+                None => Err(uncopyable("a hole of another configuration")),
+            };
+        }
+        if let Some(done) = t.value() {
+            let c = self.inst(&done)?;
+            self.thunks.borrow_mut().insert(key, (v.clone(), c.clone()));
+            return Ok(c);
+        }
+        // The copy exists before its state is made, so that a state that
+        // leads back to this thunk finds the copy.
+        let copy = Thunk::new(ThunkState::Blank);
+        self.thunks.borrow_mut().insert(key, (v.clone(), Value::Thunk(copy.clone())));
+        let state = self.state(t);
+        match state {
+            Ok(s) => {
+                copy.set(s);
+                Ok(Value::Thunk(copy))
+            }
+            Err(e) => {
+                self.thunks.borrow_mut().remove(&key);
+                Err(e)
+            }
+        }
+    }
+
+    fn state(&self, t: &Thunk) -> EvalResult<ThunkState> {
+        enum S {
+            Pending(crate::value::IrPtr<dendrite_syntax::ir::Expr>, Env),
+            Apply(Value, Value, dendrite_syntax::Span),
+            Select(Value, dendrite_syntax::Symbol, dendrite_syntax::Span),
+            MapAttr(Value, dendrite_syntax::Symbol, Value),
+            Done(Value),
+            Native(crate::value::LazyFn),
+            Fail(&'static str),
+        }
+        let s = t.peek(|s| match s {
+            ThunkState::Pending(e, env) => S::Pending(*e, env.clone()),
+            ThunkState::Apply(f, x, span) => S::Apply(f.clone(), x.clone(), *span),
+            ThunkState::Select(x, n, span) => S::Select(x.clone(), *n, *span),
+            ThunkState::MapAttr(f, n, x) => S::MapAttr(f.clone(), *n, x.clone()),
+            ThunkState::Done(v) => S::Done(v.clone()),
+            ThunkState::Native(f) => S::Native(f.clone()),
+            ThunkState::NativeShared(_) => S::Fail("a Rust computation made while sharing"),
+            ThunkState::Hole => S::Fail("a hole"),
+            ThunkState::Blank | ThunkState::Blackhole => S::Fail("a thunk being evaluated"),
+        });
+        Ok(match s {
+            S::Pending(e, env) => ThunkState::Pending(e, self.env(&env)?),
+            S::Apply(f, x, span) => ThunkState::Apply(self.inst(&f)?, self.inst(&x)?, span),
+            S::Select(x, n, span) => ThunkState::Select(self.inst(&x)?, n, span),
+            S::MapAttr(f, n, x) => ThunkState::MapAttr(self.inst(&f)?, n, self.inst(&x)?),
+            S::Done(v) => ThunkState::Done(self.inst(&v)?),
+            S::Native(f) => ThunkState::Native(f),
+            S::Fail(what) => return Err(uncopyable(what)),
+        })
+    }
+
+    /// The copy of an environment (the environment itself when it reaches
+    /// no hole).
+    pub fn env(&self, env: &Env) -> EvalResult<Env> {
+        if !env.tainted {
+            return Ok(env.clone());
+        }
+        let key = Rc::as_ptr(env) as usize;
+        if let Some((_, c)) = self.envs.borrow().get(&key) {
+            return Ok(c.clone());
+        }
+        let parent = match &env.parent {
+            Some(p) => Some(self.env(p)?),
+            None => None,
+        };
+        // Thunk slots get their copies (made blank) before the frame, so
+        // that the frame's own bindings, which refer to it, are copied
+        // against the new frame.
+        let mut slots = Slots::with_capacity(env.slots.len());
+        let mut fill: Vec<(Thunk, Thunk)> = Vec::new();
+        for s in env.slots.iter() {
+            match s {
+                Value::Thunk(t) if !self.thunks.borrow().contains_key(&t.as_ptr()) && taint(s) != Taint::Clean => {
+                    if t.peek(|st| matches!(st, ThunkState::Hole)) {
+                        slots.push(self.inst(s)?);
+                        continue;
+                    }
+                    let copy = Thunk::new(ThunkState::Blank);
+                    self.thunks.borrow_mut().insert(t.as_ptr(), (s.clone(), Value::Thunk(copy.clone())));
+                    fill.push((t.clone(), copy.clone()));
+                    slots.push(Value::Thunk(copy));
+                }
+                Value::Thunk(_) => slots.push(self.inst(s)?),
+                other => slots.push(self.inst(other)?),
+            }
+        }
+        let new = Rc::new(EnvData { parent, slots, is_with: env.is_with, tainted: false });
+        self.envs.borrow_mut().insert(key, (env.clone(), new.clone()));
+        for (orig, copy) in fill {
+            match self.state(&orig) {
+                Ok(s) => copy.set(s),
+                Err(e) => {
+                    self.envs.borrow_mut().remove(&key);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(new)
+    }
+}
