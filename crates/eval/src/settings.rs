@@ -77,6 +77,10 @@ pub struct EvalSettings {
     /// they are. The interpreted mode stays available as the reference the
     /// native one is compared with.
     pub native_modules: bool,
+    /// Share module evaluations between configurations that call the same
+    /// module function with the same arguments but their own `config`
+    /// (on unless `DENDRITE_SHARE_MODULES=0`; native modules only).
+    pub share_modules: bool,
     /// `$HOME`, for `~/` paths.
     pub home: Option<String>,
     /// `builtins.currentTime`.
@@ -101,6 +105,7 @@ impl Default for EvalSettings {
             max_call_depth: 10_000,
             experimental_features: Vec::new(),
             native_modules: true,
+            share_modules: true,
             home: std::env::var("HOME").ok(),
             current_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -126,6 +131,9 @@ impl EvalSettings {
         }
         if let Ok(v) = std::env::var("DENDRITE_NATIVE_MODULES") {
             s.native_modules = v == "1" || v == "true";
+        }
+        if let Ok(v) = std::env::var("DENDRITE_SHARE_MODULES") {
+            s.share_modules = v == "1" || v == "true";
         }
         if std::env::var("NIX_ABORT_ON_WARN").is_ok_and(|v| v == "1" || v == "true") {
             s.abort_on_warn = true;

@@ -37,6 +37,17 @@ const BUDGET: usize = 20_000;
 
 /// Whether `v` may reach a hole.
 pub fn taint(v: &Value) -> Taint {
+    taint_with(v, None)
+}
+
+/// Whether `v` may reach one of the holes `relevant` accepts (by address);
+/// with `None`, any hole.
+pub fn taint_with(v: &Value, relevant: Option<&dyn Fn(usize) -> bool>) -> Taint {
+    taint_skipping(v, relevant).0
+}
+
+/// [`taint_with`], and whether a hole `relevant` rejected was reached.
+pub fn taint_skipping(v: &Value, relevant: Option<&dyn Fn(usize) -> bool>) -> (Taint, bool) {
     match v {
         Value::Null
         | Value::Bool(_)
@@ -44,15 +55,16 @@ pub fn taint(v: &Value) -> Taint {
         | Value::Float(_)
         | Value::String(_)
         | Value::Path(_)
-        | Value::PrimOp(_) => return Taint::Clean,
-        Value::Attrs(a) if a.birth() != Birth::Shared => return Taint::Clean,
-        Value::Lambda(c) if !c.env.tainted => return Taint::Clean,
-        Value::Native(n) if n.birth.get() != Birth::Shared => return Taint::Clean,
+        | Value::PrimOp(_) => return (Taint::Clean, false),
+        Value::Attrs(a) if a.birth() != Birth::Shared => return (Taint::Clean, false),
+        Value::Lambda(c) if !c.env.tainted => return (Taint::Clean, false),
+        Value::Native(n) if n.birth.get() != Birth::Shared => return (Taint::Clean, false),
         _ => {}
     }
-    let mut scan = Scan { budget: BUDGET, seen: FxHashSet::default(), found_clean: Vec::new() };
+    let mut scan =
+        Scan { budget: BUDGET, seen: FxHashSet::default(), found_clean: Vec::new(), relevant, skipped: false };
     let t = scan.value(v);
-    if t == Taint::Clean {
+    if t == Taint::Clean && !scan.skipped {
         // Everything visited is clean: remember it for the sets.
         for a in scan.found_clean {
             if let Value::Attrs(a) = a {
@@ -60,16 +72,20 @@ pub fn taint(v: &Value) -> Taint {
             }
         }
     }
-    t
+    (t, scan.skipped)
 }
 
-struct Scan {
+struct Scan<'a> {
     budget: usize,
     seen: FxHashSet<usize>,
     found_clean: Vec<Value>,
+    relevant: Option<&'a dyn Fn(usize) -> bool>,
+    /// Whether a hole was not counted (then what was visited is not known
+    /// to be clean for everyone).
+    skipped: bool,
 }
 
-impl Scan {
+impl Scan<'_> {
     fn step(&mut self) -> bool {
         if self.budget == 0 {
             return false;
@@ -144,7 +160,13 @@ impl Scan {
                     ThunkState::Pending(..) | ThunkState::Native(_) => S::Is(Taint::Clean),
                     ThunkState::Apply(f, x, _) | ThunkState::MapAttr(f, _, x) => S::Pair(f.clone(), x.clone()),
                     ThunkState::Select(x, _, _) => S::Value(x.clone()),
-                    ThunkState::Hole => S::Is(Taint::Tainted),
+                    ThunkState::Hole => match self.relevant {
+                        Some(r) if !r(t.as_ptr()) => {
+                            self.skipped = true;
+                            S::Is(Taint::Clean)
+                        }
+                        _ => S::Is(Taint::Tainted),
+                    },
                     ThunkState::NativeShared(_) | ThunkState::Blank | ThunkState::Blackhole => S::Is(Taint::Opaque),
                 });
                 match s {

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::error::{ErrorKind, EvalError, EvalResult};
-use crate::taint::{Taint, taint};
+use crate::taint::{Taint, taint_skipping};
 use crate::value::{Attr, Attrs, Closure, Env, EnvData, PrimOpApp, Slots, Thunk, ThunkState, Value};
 
 /// The copies one configuration made of template values.
@@ -56,6 +56,20 @@ impl World {
         matches!(hole, Value::Thunk(t) if self.subst.borrow().contains_key(&t.as_ptr()))
     }
 
+    /// How far `v` reaches the holes of this configuration (holes of
+    /// templates it did not use are not its to fill, and what reaches only
+    /// those needs no copy: its code does not read them).
+    fn taint(&self, v: &Value) -> Taint {
+        self.taint_skipping(v).0
+    }
+
+    /// [`World::taint`], and whether `v` reaches other configurations' holes.
+    fn taint_skipping(&self, v: &Value) -> (Taint, bool) {
+        let subst = self.subst.borrow();
+        let relevant = |h: usize| subst.contains_key(&h);
+        taint_skipping(v, Some(&relevant))
+    }
+
     /// This configuration's copy of `v` (`v` itself when it reaches no hole).
     pub fn inst(&self, v: &Value) -> EvalResult<Value> {
         match v {
@@ -68,7 +82,7 @@ impl World {
             | Value::PrimOp(_) => return Ok(v.clone()),
             _ => {}
         }
-        match taint(v) {
+        match self.taint(v) {
             Taint::Clean => return Ok(v.clone()),
             Taint::Tainted | Taint::Opaque => {}
         }
@@ -114,7 +128,9 @@ impl World {
         if t.peek(|s| matches!(s, ThunkState::Hole)) {
             return match self.subst.borrow().get(&key) {
                 Some((_, value)) => Ok(value.clone()),
-                None => Err(uncopyable("a hole of another configuration")),
+                // Another configuration's hole: code that reads it would
+                // fail loudly, and none of this configuration's does.
+                None => Ok(v.clone()),
             };
         }
         if let Some(done) = t.value() {
@@ -185,14 +201,33 @@ impl World {
             Some(p) => Some(self.env(p)?),
             None => None,
         };
+        let same_parent = match (&parent, &env.parent) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let scans: Vec<(Taint, bool)> = env.slots.iter().map(|s| self.taint_skipping(s)).collect();
+        let copied: Vec<bool> = scans.iter().map(|(t, _)| *t != Taint::Clean).collect();
+        // The copy still reaches other configurations' holes where the
+        // original did; it is tainted for shared mode's purposes then.
+        let tainted = parent.as_ref().is_some_and(|p| p.tainted) || scans.iter().any(|(_, skipped)| *skipped);
+        if same_parent && !copied.iter().any(|c| *c) {
+            // Tainted only by holes that are not this configuration's.
+            self.envs.borrow_mut().insert(key, (env.clone(), env.clone()));
+            return Ok(env.clone());
+        }
         // Thunk slots get their copies (made blank) before the frame, so
         // that the frame's own bindings, which refer to it, are copied
         // against the new frame.
         let mut slots = Slots::with_capacity(env.slots.len());
         let mut fill: Vec<(Thunk, Thunk)> = Vec::new();
-        for s in env.slots.iter() {
+        for (s, copy) in env.slots.iter().zip(copied) {
+            if !copy {
+                slots.push(s.clone());
+                continue;
+            }
             match s {
-                Value::Thunk(t) if !self.thunks.borrow().contains_key(&t.as_ptr()) && taint(s) != Taint::Clean => {
+                Value::Thunk(t) if !self.thunks.borrow().contains_key(&t.as_ptr()) => {
                     if t.peek(|st| matches!(st, ThunkState::Hole)) {
                         slots.push(self.inst(s)?);
                         continue;
@@ -206,7 +241,7 @@ impl World {
                 other => slots.push(self.inst(other)?),
             }
         }
-        let new = Rc::new(EnvData { parent, slots, is_with: env.is_with, tainted: false });
+        let new = Rc::new(EnvData { parent, slots, is_with: env.is_with, tainted });
         self.envs.borrow_mut().insert(key, (env.clone(), new.clone()));
         for (orig, copy) in fill {
             match self.state(&orig) {

@@ -19,6 +19,8 @@ use dendrite_syntax::{Span, Symbol};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::props::{self, DEFAULT_OVERRIDE_PRIORITY, Def};
+use crate::share::{self, Src};
+use dendrite_eval::world::World;
 
 /// `<unknown-file>`, the file of definitions whose origin is unknown.
 pub const UNKNOWN_MODULE: &str = "<unknown-file>";
@@ -147,16 +149,17 @@ fn show_files(ev: &mut Evaluator, files: &Value, span: Span) -> EvalResult<Strin
 
 // ------------------------------------------------------------------ modules
 
-/// A module in the canonical form `unifyModuleSyntax` produces.
+/// A module in the canonical form `unifyModuleSyntax` produces. `file`
+/// and `key` are strings; the other parts may be a shared template's.
 #[derive(Clone)]
 struct Module {
     file: Value,
-    class: Value,
+    class: Src,
     key: Value,
-    disabled_modules: Value,
-    imports: Value,
-    options: Value,
-    config: Value,
+    disabled_modules: Src,
+    imports: Src,
+    options: Src,
+    config: Src,
 }
 
 impl Module {
@@ -171,14 +174,19 @@ struct ModuleArgs {
     config: Value,
     /// The checker's record of this evaluation, if it keeps one.
     record: Option<usize>,
+    /// This evaluation's copies of shared templates' values.
+    world: Rc<World>,
+    /// The signature of `args` without `config` and `options`, when
+    /// modules may be shared with other evaluations that have it too.
+    sig: Option<u32>,
 }
 
 const MODULE_ATTRS: &[&str] =
     &["_class", "_file", "key", "disabledModules", "imports", "options", "config", "meta", "freeformType"];
 
-fn to_string_or(ev: &mut Evaluator, m: &Rc<Attrs>, name: &str, default: &str, span: Span) -> EvalResult<Value> {
-    match m.get(sym(name)) {
-        Some(v) => match ev.force(v)? {
+fn to_string_or(ev: &mut Evaluator, m: &Src, a: &Attrs, name: &str, default: &str, span: Span) -> EvalResult<Value> {
+    match a.get(sym(name)) {
+        Some(v) => match m.child(v.clone()).force(ev)?.value()? {
             // Already a plain string: the same value, not a copy.
             Value::String(s) if !s.has_context() && std::str::from_utf8(s.as_bytes()).is_ok() => Ok(Value::String(s)),
             v => Ok(str_value(to_string(ev, &v, span)?)),
@@ -188,26 +196,37 @@ fn to_string_or(ev: &mut Evaluator, m: &Rc<Attrs>, name: &str, default: &str, sp
 }
 
 /// `unifyModuleSyntax file key m`.
-fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> EvalResult<Module> {
-    let mv = ev.force(m)?;
-    let Value::Attrs(a) = &mv else {
+fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> EvalResult<Module> {
+    let mv = m.force(ev)?;
+    let Value::Attrs(a) = &mv.v else {
         return Err(throw(format!("module {file} ({key}) does not look like a module.")));
     };
+    let w = &mv.w;
     let meta = a.get(sym!("meta")).cloned();
     let freeform = a.get(sym!("freeformType")).cloned();
+    // What is made from a template's values is made once for every
+    // configuration (`share::derived`), in shared mode.
     let wrap = |config: Value| -> Value {
-        let mut config = config;
-        if let Some(meta) = &meta {
-            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("meta"), meta.clone())])]);
+        if meta.is_none() && freeform.is_none() {
+            return config;
         }
-        if let Some(ft) = &freeform {
-            let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
-            config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
-        }
-        config
+        share::derived(w, &mv.v, 1, || {
+            share::making(w, || {
+                let mut config = config;
+                if let Some(meta) = &meta {
+                    config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("meta"), meta.clone())])]);
+                }
+                if let Some(ft) = &freeform {
+                    let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
+                    config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
+                }
+                config
+            })
+        })
     };
-    let class = a.get(sym!("_class")).cloned().unwrap_or(Value::Null);
-    let disabled = a.get(sym!("disabledModules")).cloned().unwrap_or_else(|| Value::list(vec![]));
+    let part = |v: Option<Value>, default: fn() -> Value| -> Src { mv.child(v.unwrap_or_else(default)) };
+    let class = part(a.get(sym!("_class")).cloned(), || Value::Null);
+    let disabled = part(a.get(sym!("disabledModules")).cloned(), || Value::list(vec![]));
     if a.get(sym!("config")).is_some() || a.get(sym!("options")).is_some() {
         let bad: Vec<String> =
             a.iter().map(|x| x.name.to_string()).filter(|n| !MODULE_ATTRS.contains(&n.as_str())).collect();
@@ -219,47 +238,54 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Value, span: Span) -> Ev
         }
         let config = wrap(a.get(sym!("config")).cloned().unwrap_or_else(empty_attrs));
         return Ok(Module {
-            file: to_string_or(ev, a, "_file", file, span)?,
+            file: to_string_or(ev, &mv, a, "_file", file, span)?,
             class,
-            key: to_string_or(ev, a, "key", key, span)?,
+            key: to_string_or(ev, &mv, a, "key", key, span)?,
             disabled_modules: disabled,
-            imports: a.get(sym!("imports")).cloned().unwrap_or_else(|| Value::list(vec![])),
-            options: a.get(sym!("options")).cloned().unwrap_or_else(empty_attrs),
-            config,
+            imports: part(a.get(sym!("imports")).cloned(), || Value::list(vec![])),
+            options: part(a.get(sym!("options")).cloned(), empty_attrs),
+            config: mv.child(config),
         });
     }
     // Shorthand: everything else is config.
     let removed = ["_class", "_file", "key", "disabledModules", "require", "imports", "freeformType"];
-    let config: Vec<Attr> = a.iter().filter(|x| !removed.contains(&&*x.name.as_str())).cloned().collect();
+    let config = share::derived(w, &mv.v, 2, || {
+        share::making(w, || {
+            let config: Vec<Attr> = a.iter().filter(|x| !removed.contains(&&*x.name.as_str())).cloned().collect();
+            // Shorthand modules keep `meta` in their config; only a freeform type is added.
+            let mut config = Value::Attrs(Rc::new(Attrs::from_sorted(config)));
+            if let Some(ft) = &freeform {
+                let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
+                config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
+            }
+            config
+        })
+    });
     let require = a.get(sym!("require")).cloned();
     let imports = a.get(sym!("imports")).cloned();
     let imports = match (require, imports) {
         (None, None) => Value::list(vec![]),
         (None, Some(i)) => i,
-        (r, i) => {
-            let r = r.unwrap_or_else(|| Value::list(vec![]));
-            let i = i.unwrap_or_else(|| Value::list(vec![]));
-            Value::lazy(move |ev: &mut Evaluator| {
-                let mut out: Vec<Value> = ev.expect_list(&r)?.iter().cloned().collect();
-                out.extend(ev.expect_list(&i)?.iter().cloned());
-                Ok(Value::list(out))
+        (r, i) => share::derived(w, &mv.v, 3, || {
+            share::making(w, || {
+                let r = r.unwrap_or_else(|| Value::list(vec![]));
+                let i = i.unwrap_or_else(|| Value::list(vec![]));
+                Value::lazy(move |ev: &mut Evaluator| {
+                    let mut out: Vec<Value> = ev.expect_list(&r)?.iter().cloned().collect();
+                    out.extend(ev.expect_list(&i)?.iter().cloned());
+                    Ok(Value::list(out))
+                })
             })
-        }
+        }),
     };
-    // Shorthand modules keep `meta` in their config; only a freeform type is added.
-    let mut config = Value::Attrs(Rc::new(Attrs::from_sorted(config)));
-    if let Some(ft) = &freeform {
-        let inner = Value::attrs(vec![Attr::new(sym!("freeformType"), ft.clone())]);
-        config = merge_of(vec![config, Value::attrs(vec![Attr::new(sym!("_module"), inner)])]);
-    }
     Ok(Module {
-        file: to_string_or(ev, a, "_file", file, span)?,
+        file: to_string_or(ev, &mv, a, "_file", file, span)?,
         class,
-        key: to_string_or(ev, a, "key", key, span)?,
+        key: to_string_or(ev, &mv, a, "key", key, span)?,
         disabled_modules: disabled,
-        imports,
-        options: empty_attrs(),
-        config,
+        imports: mv.child(imports),
+        options: mv.child(empty_attrs()),
+        config: mv.child(config),
     })
 }
 
@@ -282,6 +308,58 @@ fn is_evaluated(v: &Value) -> bool {
     }
 }
 
+/// The value of module argument `name` for a module (`key`) of this
+/// evaluation: `specialArgs` and the built-in arguments first, then
+/// `config._module.args`.
+fn module_arg(margs: &ModuleArgs, key: &Rc<str>, name: Symbol, span: Span) -> Value {
+    let context = {
+        let key = key.clone();
+        move || format!("while evaluating the module argument `{name}' in \"{key}\":")
+    };
+    match margs.args.get(name) {
+        // A value that is already evaluated cannot fail, so it needs no
+        // error context and is passed as it is.
+        Some(v) if is_evaluated(v) => v.clone(),
+        Some(v) => {
+            let v = v.clone();
+            Value::lazy(move |ev: &mut Evaluator| ev.force(&v).map_err(|e| e.context(context(), None)))
+        }
+        None => {
+            let config = margs.config.clone();
+            let record = margs.record;
+            Value::lazy(move |ev: &mut Evaluator| {
+                let r = (|| -> EvalResult<Value> {
+                    let m = ev.select_str(&config, "_module", span)?;
+                    let a = ev.select_str(&m, "args", span)?;
+                    ev.select_one(&a, name, span)
+                })();
+                // A module left out as unknown may be what provides it.
+                let r = match r {
+                    Err(e) if e.kind() == ErrorKind::MissingAttribute && crate::record::is_incomplete(ev, record) => {
+                        Err(crate::lenient::unknown_error(&format!("module argument `{name}`")))
+                    }
+                    r => r,
+                };
+                r.map_err(|e| {
+                    e.context(
+                        format!(
+                            "noting that argument `{name}` is not externally provided, so querying `_module.args` instead, requiring `config`"
+                        ),
+                        None,
+                    )
+                    .context(context(), None)
+                })
+            })
+        }
+    }
+}
+
+/// The arguments only one configuration can provide: a module that reads
+/// them cannot be shared as it is.
+fn per_configuration(margs: &ModuleArgs, name: Symbol) -> bool {
+    name == sym!("config") || name == sym!("options") || margs.args.get(name).is_none()
+}
+
 /// `applyModuleArgs key f args`: calls a module function with the
 /// arguments it asks for, `specialArgs` first, then `_module.args`.
 fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArgs, span: Span) -> EvalResult<Value> {
@@ -294,53 +372,51 @@ fn apply_module_args(ev: &mut Evaluator, key: &str, f: &Value, margs: &ModuleArg
     // One copy of the key per module; the message is only made on error.
     let key: Rc<str> = Rc::from(key);
     for formal in formals.iter() {
-        let name = formal.name;
-        let context = {
-            let key = key.clone();
-            move || format!("while evaluating the module argument `{name}' in \"{key}\":")
-        };
-        let value = match margs.args.get(name) {
-            // A value that is already evaluated cannot fail, so it needs no
-            // error context and is passed as it is.
-            Some(v) if is_evaluated(v) => v.clone(),
-            Some(v) => {
-                let v = v.clone();
-                Value::lazy(move |ev: &mut Evaluator| ev.force(&v).map_err(|e| e.context(context(), None)))
-            }
-            None => {
-                let config = margs.config.clone();
-                let record = margs.record;
-                Value::lazy(move |ev: &mut Evaluator| {
-                    let r = (|| -> EvalResult<Value> {
-                        let m = ev.select_str(&config, "_module", span)?;
-                        let a = ev.select_str(&m, "args", span)?;
-                        ev.select_one(&a, name, span)
-                    })();
-                    // A module left out as unknown may be what provides it.
-                    let r = match r {
-                        Err(e)
-                            if e.kind() == ErrorKind::MissingAttribute && crate::record::is_incomplete(ev, record) =>
-                        {
-                            Err(crate::lenient::unknown_error(&format!("module argument `{name}`")))
-                        }
-                        r => r,
-                    };
-                    r.map_err(|e| {
-                        e.context(
-                            format!(
-                                "noting that argument `{name}` is not externally provided, so querying `_module.args` instead, requiring `config`"
-                            ),
-                            None,
-                        )
-                        .context(context(), None)
-                    })
-                })
-            }
-        };
-        extra.push(Attr::new(name, value));
+        extra.push(Attr::new(formal.name, module_arg(margs, &key, formal.name, span)));
     }
     let all = margs.args.update(&Attrs::from_sorted(extra));
     ev.call(f.clone(), Value::Attrs(Rc::new(all)), span)
+}
+
+/// The shared template of module function `f` for this evaluation's
+/// arguments, made on first use: `f` called in shared mode with a hole for
+/// each argument that belongs to one configuration. `None` when `f` cannot
+/// be shared (not a plain function, or it needs a configuration to give
+/// its module's shape).
+fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span) -> Option<Rc<share::Template>> {
+    let sig = margs.sig?;
+    if !matches!(f, Value::Lambda(_)) {
+        return None;
+    }
+    share::template(f, sig, || {
+        let formals = function_args(ev, f, span).ok()?;
+        let mut holes = Vec::new();
+        let mut args: Vec<Attr> = Vec::with_capacity(margs.args.len() + formals.len());
+        for a in margs.args.iter() {
+            if per_configuration(margs, a.name) {
+                let hole = share::hole();
+                holes.push(share::Hole { name: a.name, hole: hole.clone() });
+                args.push(Attr::new(a.name, hole));
+            } else {
+                args.push(a.clone());
+            }
+        }
+        for formal in formals.iter() {
+            if margs.args.get(formal.name).is_none() {
+                let hole = share::hole();
+                holes.push(share::Hole { name: formal.name, hole: hole.clone() });
+                args.push(Attr::new(formal.name, hole));
+            }
+        }
+        let args = share::making(&Some(margs.world.clone()), || Value::Attrs(Rc::new(Attrs::from_unsorted(args))));
+        let result = ev
+            .in_shared_mode(share::FUEL, |ev| {
+                let r = ev.call(f.clone(), args, span)?;
+                ev.force(&r)
+            })
+            .ok()?;
+        Some(Rc::new(share::Template { holes, result }))
+    })
 }
 
 struct Collector<'a> {
@@ -364,17 +440,25 @@ struct Disabled {
 }
 
 impl Collector<'_> {
-    fn load(&self, ev: &mut Evaluator, fallback_file: &str, fallback_key: &str, m: &Value) -> EvalResult<Module> {
+    fn load(&self, ev: &mut Evaluator, fallback_file: &str, fallback_key: &str, m: &Src) -> EvalResult<Module> {
         let span = self.span;
-        let mv = ev.force(m)?;
-        if is_function(ev, &mv, span)? {
-            let applied = apply_module_args(ev, fallback_key, &mv, &self.margs, span)?;
-            return unify(ev, fallback_file, fallback_key, &applied, span);
+        let mut mv = m.force(ev)?;
+        // A functor of a template is called by the configuration's copy.
+        if mv.is_shared() && matches!(&mv.v, Value::Attrs(a) if a.get(sym!("__functor")).is_some()) {
+            mv = Src::own(mv.value()?);
         }
-        match &mv {
+        if is_function(ev, &mv.v, span)? {
+            if let Some(t) = module_template(ev, &mv.v, &self.margs, span) {
+                return self.load_template(ev, &t, &mv.v, fallback_file, fallback_key);
+            }
+            let f = mv.value()?;
+            let applied = apply_module_args(ev, fallback_key, &f, &self.margs, span)?;
+            return unify(ev, fallback_file, fallback_key, &Src::own(applied), span);
+        }
+        match &mv.v {
             Value::Attrs(a) => {
                 let t = match a.get(sym!("_type")).cloned() {
-                    Some(t) => Some(ev.force(&t)?),
+                    Some(t) => Some(mv.child(t).force(ev)?.value()?),
                     None => None,
                 };
                 let t_str = match &t {
@@ -385,33 +469,69 @@ impl Collector<'_> {
                 match t_str.as_deref() {
                     Some("module") => unify(ev, fallback_file, fallback_key, &mv, span),
                     Some("if") | Some("override") => {
-                        let wrapped = Value::attrs(vec![Attr::new(sym!("config"), mv.clone())]);
-                        self.load(ev, fallback_file, fallback_key, &wrapped)
+                        let wrapped = Value::attrs(vec![Attr::new(sym!("config"), mv.value()?)]);
+                        self.load(ev, fallback_file, fallback_key, &Src::own(wrapped))
                     }
                     _ => Err(self.not_a_module(ev, fallback_file, t.unwrap_or(Value::Null))?),
                 }
             }
             Value::List(_) => {
-                let def = Def { file: str_value(fallback_file), value: mv.clone(), full: None, pos: None };
+                let def =
+                    Def { file: str_value(fallback_file), value: mv.value()?, full: None, pos: None, world: None };
                 let shown = show_defs(ev, self.lib, &[def], span)?;
                 Err(throw(format!(
                     "Module imports can't be nested lists. Perhaps you meant to remove one level of lists? Definitions: {shown}"
                 )))
             }
             _ => {
+                let mv = mv.value()?;
                 let path = to_string(ev, &mv, span)?;
                 let imported = {
                     let import = dendrite_eval::builtins::primop("import").expect("import builtin");
                     (import.func)(ev, std::slice::from_ref(&mv), span)?
                 };
-                let applied = if is_function(ev, &imported, span)? {
-                    apply_module_args(ev, &path, &imported, &self.margs, span)?
-                } else {
-                    imported
-                };
-                unify(ev, &path, &path, &applied, span)
+                if is_function(ev, &imported, span)? {
+                    if let Some(t) = module_template(ev, &imported, &self.margs, span) {
+                        return self.load_template(ev, &t, &imported, &path, &path);
+                    }
+                    let applied = apply_module_args(ev, &path, &imported, &self.margs, span)?;
+                    return unify(ev, &path, &path, &Src::own(applied), span);
+                }
+                unify(ev, &path, &path, &Src::own(imported), span)
             }
         }
+    }
+
+    /// A module from a shared template: this evaluation's arguments fill
+    /// the template's holes, and its parts are the template's.
+    fn load_template(
+        &self,
+        ev: &mut Evaluator,
+        t: &share::Template,
+        f: &Value,
+        file: &str,
+        key: &str,
+    ) -> EvalResult<Module> {
+        let span = self.span;
+        let margs = &self.margs;
+        let world = &margs.world;
+        if margs.record.is_some() {
+            let formals = function_args(ev, f, span)?;
+            crate::record::requests(ev, margs.record, key, f, &formals);
+        }
+        if let Some(first) = t.holes.first()
+            && !world.binds(&first.hole)
+        {
+            let key: Rc<str> = Rc::from(key);
+            for h in &t.holes {
+                let value = match margs.args.get(h.name) {
+                    Some(v) => v.clone(),
+                    None => module_arg(margs, &key, h.name, span),
+                };
+                world.bind(&h.hole, value);
+            }
+        }
+        unify(ev, file, key, &Src::shared(t.result.clone(), &Some(world.clone())), span)
     }
 
     fn not_a_module(&self, ev: &mut Evaluator, fallback_file: &str, t: Value) -> EvalResult<EvalError> {
@@ -473,7 +593,7 @@ impl Collector<'_> {
 
     fn check_class(&self, ev: &mut Evaluator, m: &Module) -> EvalResult<()> {
         let Some(class) = &self.class else { return Ok(()) };
-        let mc = ev.force(&m.class)?;
+        let mc = m.class.force(ev)?.value()?;
         let ok = match &mc {
             Value::Null => true,
             Value::String(s) => s.as_bytes() == class.as_bytes(),
@@ -499,14 +619,18 @@ impl Collector<'_> {
         ev: &mut Evaluator,
         parent_file: &str,
         parent_key: &str,
-        initial: &Value,
+        initial: &Src,
         disabled: &mut Vec<Disabled>,
     ) -> EvalResult<Vec<Structured>> {
         // Under the checker (a recorder is installed), a module that is an
         // unknown value (an input dendrite cannot see, a file that does not
         // parse) is left out and the evaluation marked incomplete.
         let tolerant = self.margs.record.is_some();
-        let list = match ev.expect_list(initial) {
+        let forced = initial.force(ev).and_then(|l| match &l.v {
+            Value::List(items) => Ok((items.clone(), l.clone())),
+            other => Err(ev.expect_list(other).err().unwrap_or_else(|| throw("expected a list"))),
+        });
+        let (list, list_src) = match forced {
             Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
                 crate::record::incomplete(ev, self.margs.record);
                 return Ok(Vec::new());
@@ -516,7 +640,7 @@ impl Collector<'_> {
         let mut out = Vec::with_capacity(list.len());
         for (i, x) in list.iter().enumerate() {
             let anon = format!("{parent_key}:anon-{}", i + 1);
-            let module = match self.load(ev, parent_file, &anon, x) {
+            let module = match self.load(ev, parent_file, &anon, &list_src.child(x.clone())) {
                 Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
                     crate::record::incomplete(ev, self.margs.record);
                     continue;
@@ -533,9 +657,9 @@ impl Collector<'_> {
             self.check_class(ev, &module)?;
             let file = ev.expect_string(&module.file)?.to_str_lossy().into_owned();
             let key = module.key_string(ev)?;
-            let dm = ev.expect_list(&module.disabled_modules)?;
-            if !dm.is_empty() {
-                disabled.push(Disabled { file: module.file.clone(), disabled: module.disabled_modules.clone() });
+            let dm = module.disabled_modules.force(ev)?.value()?;
+            if !ev.expect_list(&dm)?.is_empty() {
+                disabled.push(Disabled { file: module.file.clone(), disabled: dm });
             }
             let children = self.collect(ev, &file, &key, &module.imports, disabled)?;
             out.push(Structured { key, module, children });
@@ -705,6 +829,8 @@ struct State {
     options: Value,
     config_full: OnceCell<Value>,
     record: Option<usize>,
+    /// This evaluation's copies of shared module templates' values.
+    world: Rc<World>,
 }
 
 struct Collected {
@@ -766,6 +892,7 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
         config: config.clone(),
         options: options.clone(),
         config_full: OnceCell::new(),
+        world: World::new(),
     });
     // Tie the knots: `config` and `options` module arguments are the results.
     if let Value::Thunk(t) = &options {
@@ -821,19 +948,27 @@ impl State {
             Attr::new(sym!("config"), config_arg),
         ];
         let margs = Attrs::from_unsorted(base).update(&self.args.special_args);
+        let sig = (ev.settings.share_modules && self.args.prefix.is_empty())
+            .then(|| share::signature(&margs, &[sym!("config"), sym!("options")]));
         let collector = Collector {
             lib: &self.lib,
             class,
             prefix: self.args.prefix.clone(),
             // `_module.args` lookups go through the same `config` argument,
             // so their errors carry the `imports` hint too.
-            margs: ModuleArgs { args: Rc::new(margs), config: config_arg_for_lookup, record: self.record },
+            margs: ModuleArgs {
+                args: Rc::new(margs),
+                config: config_arg_for_lookup,
+                record: self.record,
+                world: self.world.clone(),
+                sig,
+            },
             span,
         };
         let mut initial: Vec<Value> = ev.expect_list(&self.regular_modules)?.iter().cloned().collect();
         initial.push(internal);
         let mut disabled = Vec::new();
-        let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Value::list(initial), &mut disabled)?;
+        let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Src::own(Value::list(initial)), &mut disabled)?;
         // `modulesPath` is only needed to resolve relative `disabledModules`.
         let modules_path = match self.args.special_args.get(sym!("modulesPath")) {
             Some(p) if !disabled.is_empty() => to_string(ev, &p.clone(), span)?,
@@ -1283,14 +1418,25 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
 struct Decl {
     file: Value,
     pos: Value,
-    options: Value,
+    options: Src,
+}
+
+impl Decl {
+    /// The declaration with the evaluation's own value.
+    fn own(&self, ev: &mut Evaluator) -> EvalResult<Decl> {
+        if !self.options.is_shared() {
+            return Ok(self.clone());
+        }
+        let v = self.options.force(ev)?.value()?;
+        Ok(Decl { file: self.file.clone(), pos: self.pos.clone(), options: Src::own(v) })
+    }
 }
 
 /// A definition source: `{ file; config; }`.
 #[derive(Clone)]
 struct ConfigDef {
     file: Value,
-    config: Value,
+    config: Src,
 }
 
 /// An unmatched definition: `{ file; value; prefix; }`.
@@ -1380,12 +1526,12 @@ impl MergeNode {
         let mut by_name: FxHashMap<Symbol, Vec<Decl>> = FxHashMap::default();
         let mut order: Vec<Symbol> = Vec::new();
         for d in &self.decls {
-            let subtree = ev.force(&d.options)?;
-            let Value::Attrs(a) = &subtree else {
+            let subtree = d.options.force(ev)?;
+            let Value::Attrs(a) = &subtree.v else {
                 return Err(throw(format!(
                     "An option declaration for `{}' has type\n`{}' rather than an attribute set.\nDid you mean to define this outside of `options'?\n",
                     self.prefix_text(),
-                    subtree.type_of()
+                    subtree.v.type_of()
                 )));
             };
             for x in a.iter() {
@@ -1393,7 +1539,7 @@ impl MergeNode {
                     Some(p) => Value::lazy(move |ev: &mut Evaluator| Ok(ev.pos_attrs(p))),
                     None => Value::Null,
                 };
-                let decl = Decl { file: d.file.clone(), pos, options: x.value.clone() };
+                let decl = Decl { file: d.file.clone(), pos, options: subtree.child(x.value.clone()) };
                 by_name
                     .entry(x.name)
                     .or_insert_with(|| {
@@ -1416,15 +1562,15 @@ impl MergeNode {
         let mut by_name: FxHashMap<Symbol, Vec<Def>> = FxHashMap::default();
         let mut any = false;
         for src in &self.sources {
-            for cfg in props::push_down(ev, &src.config, self.span)? {
+            for cfg in share::push_down(ev, &src.config, self.span)? {
                 any = true;
-                let cfg = ev.force(&cfg)?;
-                let Value::Attrs(a) = &cfg else {
+                let cfg = cfg.force(ev)?;
+                let Value::Attrs(a) = &cfg.v else {
                     let p = self.prefix_text();
                     let file = to_string(ev, &src.file, self.span)?;
                     return Err(throw(format!(
                         "In module `{file}', you're trying to define a value of type `{}'\nrather than an attribute set for the option\n`{p}'!\n\nThis usually happens if `{p}' has option\ndefinitions inside that are not matched. Please check how to properly define\nthis option by e.g. referring to `man 5 configuration.nix'!\n",
-                        cfg.type_of()
+                        cfg.v.type_of()
                     )));
                 };
                 for x in a.iter() {
@@ -1433,6 +1579,7 @@ impl MergeNode {
                         value: x.value.clone(),
                         full: None,
                         pos: x.pos,
+                        world: cfg.w.clone(),
                     });
                 }
             }
@@ -1492,8 +1639,11 @@ impl MergeNode {
                     by_name.push((
                         *name,
                         defs.iter()
-                            .map(|d| Unmatched { file: d.file.clone(), value: d.value.clone(), prefix: Vec::new() })
-                            .collect(),
+                            .map(|d| {
+                                let value = Src::shared(d.value.clone(), &d.world).value()?;
+                                Ok(Unmatched { file: d.file.clone(), value, prefix: Vec::new() })
+                            })
+                            .collect::<EvalResult<Vec<_>>>()?,
                     ));
                 }
             }
@@ -1527,13 +1677,13 @@ impl MergeNode {
         let mut option_count = 0;
         let mut option_decls = Vec::new();
         for d in decls {
-            let v = ev.force(&d.options)?;
-            let t = match &v {
+            let v = d.options.force(ev)?;
+            let t = match &v.v {
                 Value::Attrs(a) => a.get(sym!("_type")).cloned(),
                 _ => None,
             };
             if let Some(t) = t {
-                let t = ev.force(&t)?;
+                let t = v.child(t).force(ev)?.value()?;
                 let is_opt = matches!(&t, Value::String(s) if s.as_bytes() == b"option");
                 if !is_opt {
                     let tag = match &t {
@@ -1543,17 +1693,20 @@ impl MergeNode {
                     return Err(self.declaration_type_error(ev, &loc, &tag, &d.file)?);
                 }
                 option_count += 1;
-                option_decls.push(d.clone());
+                option_decls.push(d.own(ev)?);
             }
         }
         if option_count == decls.len() {
-            let matched = self.lazy_option(loc, decls.to_vec(), defs_raw);
+            let matched = self.lazy_option(loc, option_decls, defs_raw);
             return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
         }
+        let decls: Vec<Decl> =
+            if option_count > 0 { decls.iter().map(|d| d.own(ev)).collect::<EvalResult<_>>()? } else { decls.to_vec() };
+        let decls = &decls[..];
         if option_count > 0 {
             let mut all_submodule = true;
             for d in &option_decls {
-                let ty = get(ev, &d.options, "type")?;
+                let ty = get(ev, &d.options.v, "type")?;
                 let name = match ty {
                     Some(t) => get(ev, &t, "name")?,
                     None => None,
@@ -1577,7 +1730,7 @@ impl MergeNode {
             }
             let first = &option_decls[0];
             let file = to_string(ev, &first.file, span)?;
-            let desc = match get(ev, &first.options, "type")? {
+            let desc = match get(ev, &first.options.v, "type")? {
                 Some(t) => match get(ev, &t, "description")? {
                     Some(d) => to_string(ev, &d, span)?,
                     None => "<no description>".to_string(),
@@ -1587,7 +1740,7 @@ impl MergeNode {
             let non_options: Vec<Decl> = {
                 let mut v = Vec::new();
                 for d in decls {
-                    if !is_option(ev, &d.options)? {
+                    if !is_option(ev, &d.options.v)? {
                         v.push(d.clone());
                     }
                 }
@@ -1605,7 +1758,11 @@ impl MergeNode {
         let nested: Vec<ConfigDef> = raw
             .by_name
             .get(&name)
-            .map(|defs| defs.iter().map(|d| ConfigDef { file: d.file.clone(), config: d.value.clone() }).collect())
+            .map(|defs| {
+                defs.iter()
+                    .map(|d| ConfigDef { file: d.file.clone(), config: Src::shared(d.value.clone(), &d.world) })
+                    .collect()
+            })
             .unwrap_or_default();
         let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
         let merged = node.result(ev)?;
@@ -1625,13 +1782,13 @@ impl MergeNode {
     }
 
     fn option_tree_to_option(&self, ev: &mut Evaluator, d: &Decl) -> EvalResult<Decl> {
-        if is_option(ev, &d.options)? {
+        if is_option(ev, &d.options.v)? {
             return Ok(d.clone());
         }
         let span = self.span;
         let submodule_with = lib_fn(ev, &self.lib, &["types", "submoduleWith"], span)?;
         let mk_option = lib_fn(ev, &self.lib, &["mkOption"], span)?;
-        let module = Value::attrs(vec![Attr::new(sym!("options"), d.options.clone())]);
+        let module = Value::attrs(vec![Attr::new(sym!("options"), d.options.v.clone())]);
         let ty = ev.call(
             submodule_with,
             Value::attrs(vec![
@@ -1641,7 +1798,7 @@ impl MergeNode {
             span,
         )?;
         let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym!("type"), ty)]), span)?;
-        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), options: opt })
+        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), options: Src::own(opt) })
     }
 
     fn show_raw_decls(&self, ev: &mut Evaluator, loc: &[String], decls: &[Decl]) -> EvalResult<String> {
@@ -1678,7 +1835,7 @@ impl MergeNode {
         for d in decls {
             let file = to_string(ev, &d.file, span)?;
             let mut path = loc.to_vec();
-            walk(ev, &self.lib, &mut path, &d.options, &file, &mut lines, span)?;
+            walk(ev, &self.lib, &mut path, &d.options.v, &file, &mut lines, span)?;
         }
         lines.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(lines
@@ -1731,7 +1888,7 @@ fn merge_option_decls(ev: &mut Evaluator, lib: &Value, loc: &Loc, opts: &[Decl],
         Attr::new(sym!("options"), Value::list(vec![])),
     ]));
     for opt in opts {
-        let o = ev.expect_attrs(&opt.options)?;
+        let o = ev.expect_attrs(&opt.options.v)?;
         let already = |ev: &mut Evaluator, res: &Attrs| -> EvalResult<EvalError> {
             let shown = show_option(ev, lib, loc, span)?;
             let file = to_string(ev, &opt.file, span)?;
@@ -1858,22 +2015,24 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
     if defs.len() == 1 {
         let d = &defs[0];
         let file = to_string(ev, &d.file, span).unwrap_or_default();
-        let plain = (|| -> EvalResult<bool> {
-            Ok(match ev.force(&d.value)? {
-                Value::Attrs(a) => a.get(sym!("_type")).is_none(),
-                _ => true,
+        let plain = (|| -> EvalResult<Option<Value>> {
+            let v = Src::shared(d.value.clone(), &d.world).force(ev)?;
+            Ok(match &v.v {
+                Value::Attrs(a) if a.get(sym!("_type")).is_some() => None,
+                _ => Some(v.value()?),
             })
         })()
         .map_err(|e| e.context(format!("while evaluating definitions from `{file}':"), None))?;
-        if plain {
-            return Ok(Merging { defs_final: defs.to_vec(), highest_prio: DEFAULT_OVERRIDE_PRIORITY });
+        if let Some(value) = plain {
+            let own = Def { value, world: None, ..d.clone() };
+            return Ok(Merging { defs_final: vec![own], highest_prio: DEFAULT_OVERRIDE_PRIORITY });
         }
     }
     let mut normalized = Vec::new();
     for m in defs {
         let mut values = Vec::new();
         let file = m.file.clone();
-        props::discharge(ev, &m.value, span, &mut values).map_err(|e| {
+        props::discharge_src(ev, &Src::shared(m.value.clone(), &m.world), span, &mut values).map_err(|e| {
             let f = to_string(ev, &file, span).unwrap_or_default();
             e.context(format!("while evaluating definitions from `{f}':"), None)
         })?;
@@ -1881,7 +2040,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
             if props::has_tag(ev, &v, b"definition")? {
                 normalized.push(Def::from_value(ev, &v, span)?);
             } else {
-                normalized.push(Def { file: m.file.clone(), value: v, full: None, pos: m.pos });
+                normalized.push(Def { file: m.file.clone(), value: v, full: None, pos: m.pos, world: None });
             }
         }
     }
@@ -2161,7 +2320,7 @@ fn eval_option_value(
                     Attr::new(sym!("priority"), Value::Int(1500)),
                     Attr::new(sym!("content"), default),
                 ]);
-                all_defs.push(Def { file: first, value, full: None, pos: None });
+                all_defs.push(Def { file: first, value, full: None, pos: None, world: None });
             }
             all_defs.extend(defs(ev)?);
             let read_only = match o.get(sym!("readOnly")).cloned() {
@@ -2178,6 +2337,7 @@ fn eval_option_value(
                         value: single.merged_value,
                         full: d.full.clone(),
                         pos: d.pos,
+                        world: None,
                     });
                 }
                 let text = show_defs(ev, &lib, &separate, span)?;

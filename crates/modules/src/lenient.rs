@@ -166,7 +166,7 @@ fn merge_sets(lib: &Value, loc: &[String], items: &[(Value, Value)], span: Span)
                 by_name.push((x.name, Vec::new()));
                 by_name.len() - 1
             });
-            by_name[i].1.push(Def { file: file.clone(), value: x.value.clone(), full: None, pos: x.pos });
+            by_name[i].1.push(Def { file: file.clone(), value: x.value.clone(), full: None, pos: x.pos, world: None });
         }
     }
     let lib = lib.clone();

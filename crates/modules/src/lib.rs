@@ -19,6 +19,7 @@ pub mod lenient;
 pub mod options;
 pub mod props;
 pub mod record;
+pub mod share;
 pub mod types;
 
 /// Which nixpkgs `lib` file a path is, if it is one the native module

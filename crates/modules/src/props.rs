@@ -174,6 +174,59 @@ pub fn discharge(ev: &mut Evaluator, def: &Value, span: Span, out: &mut Vec<Valu
     }
 }
 
+/// `dischargeProperties` of a shared module's value: the properties are
+/// read from the template where that needs no configuration, and what
+/// comes out is the configuration's own values.
+pub fn discharge_src(ev: &mut Evaluator, def: &crate::share::Src, span: Span, out: &mut Vec<Value>) -> EvalResult<()> {
+    if !def.is_shared() {
+        return discharge(ev, &def.v, span, out);
+    }
+    let d = def.force(ev)?;
+    if !d.is_shared() {
+        return discharge(ev, &d.v, span, out);
+    }
+    let Value::Attrs(a) = &d.v else {
+        out.push(d.value()?);
+        return Ok(());
+    };
+    let (type_sym, cond_sym, content_sym, contents_sym) = names(|n| (n.type_, n.condition, n.content, n.contents));
+    let tag = match a.get(type_sym) {
+        Some(t) => match d.child(t.clone()).force(ev)?.v {
+            Value::String(s) => Some(s),
+            _ => None,
+        },
+        None => None,
+    };
+    let missing = |name: Symbol| dendrite_eval::eval::missing_attr(name, a).with_span(span);
+    match tag.as_ref().map(|t| t.as_bytes()) {
+        Some(b"merge") => {
+            let list = d.child(a.get(contents_sym).cloned().ok_or_else(|| missing(contents_sym))?).force(ev)?;
+            let Value::List(items) = &list.v else {
+                return Err(ev.type_error("a list", &list.v));
+            };
+            for item in items.iter() {
+                discharge_src(ev, &list.child(item.clone()), span, out)?;
+            }
+            Ok(())
+        }
+        Some(b"if") => {
+            let cond = d.child(a.get(cond_sym).cloned().ok_or_else(|| missing(cond_sym))?).force(ev)?;
+            match cond.v {
+                Value::Bool(true) => {
+                    let content = d.child(a.get(content_sym).cloned().ok_or_else(|| missing(content_sym))?);
+                    discharge_src(ev, &content, span, out)
+                }
+                Value::Bool(false) => Ok(()),
+                _ => Err(EvalError::new(ErrorKind::Throw, "‘mkIf’ called with a non-Boolean condition")),
+            }
+        }
+        _ => {
+            out.push(d.value()?);
+            Ok(())
+        }
+    }
+}
+
 /// A definition being merged: where it comes from and its value. `full` is
 /// the original attribute set when the definition carries more than
 /// `file` and `value` (`mkDefinition`, `priority` after sorting).
@@ -187,6 +240,9 @@ pub struct Def {
     pub full: Option<Rc<Attrs>>,
     /// Where the definition is written (the defining attribute), if known.
     pub pos: Option<Span>,
+    /// The configuration whose copy of a shared module's value `value` is
+    /// (see [`crate::share`]); `None` for a value of the evaluation itself.
+    pub world: Option<Rc<dendrite_eval::world::World>>,
 }
 
 impl Def {
@@ -209,7 +265,7 @@ impl Def {
         let file = a.get(f).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(f, &a).with_span(span))?;
         let value = a.get(val).cloned().ok_or_else(|| dendrite_eval::eval::missing_attr(val, &a).with_span(span))?;
         let full = (a.len() > 2).then(|| a.clone());
-        Ok(Def { file, value, full, pos: None })
+        Ok(Def { file, value, full, pos: None, world: None })
     }
 }
 
@@ -230,7 +286,7 @@ fn strip_override(ev: &mut Evaluator, def: &Def, span: Span) -> EvalResult<Def> 
             EvalError::new(ErrorKind::MissingAttribute, "attribute 'content' missing").with_span(span)
         })?;
         let _ = c;
-        Ok(Def { file: def.file.clone(), value: content, full: def.full.clone(), pos: def.pos })
+        Ok(Def { file: def.file.clone(), value: content, full: def.full.clone(), pos: def.pos, world: None })
     } else {
         Ok(def.clone())
     }
@@ -275,7 +331,7 @@ pub fn sort_properties(ev: &mut Evaluator, defs: Vec<Def>, span: Span) -> EvalRe
                 None => Attrs::empty(),
             };
             let full = base.update(&Attrs::from_unsorted(vec![Attr::new(p_sym, prio)]));
-            keyed.push((p, Def { file: d.file, value: content, full: Some(Rc::new(full)), pos: d.pos }));
+            keyed.push((p, Def { file: d.file, value: content, full: Some(Rc::new(full)), pos: d.pos, world: None }));
         } else {
             let p = match &d.full {
                 Some(a) => match a.get(p_sym) {
