@@ -1418,6 +1418,8 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
 struct Decl {
     file: Value,
     pos: Value,
+    /// Where `pos` points, for telling declarations apart.
+    at: Option<Span>,
     options: Src,
 }
 
@@ -1428,7 +1430,7 @@ impl Decl {
             return Ok(self.clone());
         }
         let v = self.options.force(ev)?.value()?;
-        Ok(Decl { file: self.file.clone(), pos: self.pos.clone(), options: Src::own(v) })
+        Ok(Decl { file: self.file.clone(), pos: self.pos.clone(), at: self.at, options: Src::own(v) })
     }
 }
 
@@ -1454,8 +1456,10 @@ fn merge_modules(
     modules: &[Module],
     span: Span,
 ) -> EvalResult<Merged> {
-    let decls: Vec<Decl> =
-        modules.iter().map(|m| Decl { file: m.file.clone(), pos: Value::Null, options: m.options.clone() }).collect();
+    let decls: Vec<Decl> = modules
+        .iter()
+        .map(|m| Decl { file: m.file.clone(), pos: Value::Null, at: None, options: m.options.clone() })
+        .collect();
     let sources: Vec<ConfigDef> =
         modules.iter().map(|m| ConfigDef { file: m.file.clone(), config: m.config.clone() }).collect();
     let node = MergeNode::new(lib.clone(), prefix.to_vec(), decls, sources, span);
@@ -1539,7 +1543,7 @@ impl MergeNode {
                     Some(p) => Value::lazy(move |ev: &mut Evaluator| Ok(ev.pos_attrs(p))),
                     None => Value::Null,
                 };
-                let decl = Decl { file: d.file.clone(), pos, options: subtree.child(x.value.clone()) };
+                let decl = Decl { file: d.file.clone(), pos, at: x.pos, options: subtree.child(x.value.clone()) };
                 by_name
                     .entry(x.name)
                     .or_insert_with(|| {
@@ -1764,8 +1768,36 @@ impl MergeNode {
                     .collect()
             })
             .unwrap_or_default();
-        let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
+        // A level made only of templates' values that reach no hole is the
+        // same in every configuration: made once, without a configuration.
+        let key = if ev.settings.share_modules {
+            share::level_key(
+                &self.lib,
+                &loc,
+                decls.iter().map(|d| (&d.options, &d.file, d.at)),
+                nested.iter().map(|c| (&c.config, &c.file)),
+            )
+        } else {
+            None
+        };
+        if let Some((matched, unmatched)) = key.as_ref().and_then(share::cached_level) {
+            return Ok(NameResult { matched, unmatched });
+        }
+        // The key holds identities: the values stay alive beside it. The
+        // parts keep their configuration, which values that reach no hole
+        // never consult.
+        let keep: Vec<Value> = match &key {
+            None => Vec::new(),
+            Some(_) => {
+                decls.iter().map(|d| d.options.v.clone()).chain(nested.iter().map(|c| c.config.v.clone())).collect()
+            }
+        };
+        let decls = decls.to_vec();
+        let node = MergeNode::new(self.lib.clone(), loc, decls, nested, span);
         let merged = node.result(ev)?;
+        if let Some(key) = key {
+            share::store_level(key, keep, merged.matched.clone(), merged.unmatched.clone());
+        }
         Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })
     }
 
@@ -1798,7 +1830,7 @@ impl MergeNode {
             span,
         )?;
         let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym!("type"), ty)]), span)?;
-        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), options: Src::own(opt) })
+        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), at: d.at, options: Src::own(opt) })
     }
 
     fn show_raw_decls(&self, ev: &mut Evaluator, loc: &[String], decls: &[Decl]) -> EvalResult<String> {

@@ -96,7 +96,8 @@ impl Src {
             return Ok(self.child(done));
         }
         if taint(&self.v) == Taint::Clean {
-            return Ok(Src::own(ev.force(&self.v)?));
+            // Still a template's value: what is inside it may be shared too.
+            return Ok(self.child(ev.force(&self.v)?));
         }
         let key = t.as_ptr();
         if !UNSHARED.with(|u| u.borrow().contains_key(&key)) {
@@ -277,4 +278,63 @@ pub fn template(f: &Value, sig: u32, make: impl FnOnce() -> Option<Rc<Template>>
 /// A new hole.
 pub fn hole() -> Value {
     Value::Thunk(Thunk::new(ThunkState::Hole))
+}
+
+/// What identifies one level of the option tree independently of the
+/// configuration: its location, `lib`, and its declarations and
+/// definition sources by identity.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LevelKey {
+    lib: usize,
+    loc: Vec<String>,
+    parts: Vec<(ArgKey, ArgKey, Option<Span>)>,
+    sources: usize,
+}
+
+/// A level's parts, and the identity of each: a template's value that
+/// reaches no hole (`None` when one of them is anything else).
+pub fn level_key<'a>(
+    lib: &Value,
+    loc: &[String],
+    decls: impl Iterator<Item = (&'a Src, &'a Value, Option<Span>)>,
+    sources: impl Iterator<Item = (&'a Src, &'a Value)>,
+) -> Option<LevelKey> {
+    let clean_id = |s: &Src| -> Option<usize> {
+        if !s.is_shared() || taint(&s.v) != Taint::Clean {
+            return None;
+        }
+        s.v.identity()
+    };
+    let mut parts = Vec::new();
+    for (options, file, at) in decls {
+        parts.push((ArgKey::Id(clean_id(options)?), arg_key(file, 1), at));
+    }
+    let mut n = 0;
+    for (config, file) in sources {
+        parts.push((ArgKey::Id(clean_id(config)?), arg_key(file, 1), None));
+        n += 1;
+    }
+    Some(LevelKey { lib: lib.identity()?, loc: loc.to_vec(), parts, sources: n })
+}
+
+/// A level's result, kept with the values whose identities its key holds.
+type Level = (Vec<Value>, Value, Value);
+
+thread_local! {
+    /// Levels of the option tree whose declarations and definitions are
+    /// all templates' values that reach no hole: the same for every
+    /// configuration that has them.
+    static LEVELS: RefCell<FxHashMap<LevelKey, Level>> = RefCell::new(FxHashMap::default());
+}
+
+/// The shared result (`matched`, `unmatched`) of the level `key`, if one
+/// was made.
+pub fn cached_level(key: &LevelKey) -> Option<(Value, Value)> {
+    LEVELS.with(|l| l.borrow().get(key).map(|(_, m, u)| (m.clone(), u.clone())))
+}
+
+/// Records the shared result of level `key`; `keep` holds the values
+/// whose identities the key uses.
+pub fn store_level(key: LevelKey, keep: Vec<Value>, matched: Value, unmatched: Value) {
+    LEVELS.with(|l| l.borrow_mut().insert(key, (keep, matched, unmatched)));
 }
