@@ -231,6 +231,11 @@ pub(crate) fn new_evaluator(opts: &CheckOptions) -> Evaluator {
         print_traces: false,
         native_modules: true,
         store_dir: opts.store_dir.clone().unwrap_or_else(|| "/nix/store".into()),
+        // Sharing module evaluations between machines does not pay off yet
+        // under the checker's walk of every option (measured slower, with
+        // more memory, on the synthetic fleets: docs/design/native-modules.md);
+        // `DENDRITE_SHARE_MODULES=1` turns it on.
+        share_modules: std::env::var("DENDRITE_SHARE_MODULES").is_ok_and(|v| v == "1" || v == "true"),
         ..EvalSettings::from_env()
     };
     let mut ev = Evaluator::new(RootDatabase::default(), settings);
