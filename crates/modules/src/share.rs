@@ -229,10 +229,9 @@ fn arg_key(v: &Value, depth: u32) -> ArgKey {
         Value::Path(p) => ArgKey::Scalar(format!("p{p}").into_bytes()),
         Value::Attrs(a) if depth > 0 => ArgKey::Set(a.iter().map(|x| (x.name, arg_key(&x.value, depth - 1))).collect()),
         Value::List(l) if depth > 0 && l.len() <= 16 => ArgKey::List(l.iter().map(|x| arg_key(x, depth - 1)).collect()),
-        Value::Thunk(t) => match t.value() {
-            Some(done) if depth > 0 => arg_key(&done, depth),
-            _ => ArgKey::Id(t.as_ptr()),
-        },
+        // By identity whether forced or not: a key must not change when
+        // something forces the value between two evaluations.
+        Value::Thunk(t) => ArgKey::Id(t.as_ptr()),
         other => ArgKey::Id(other.identity().unwrap_or(0)),
     }
 }
