@@ -211,7 +211,12 @@ mod tests {
     fn body_captures(src: &str) -> Vec<Capture> {
         let l = lowered(src);
         let ExprKind::Lambda(lam) = &l.root.kind else { panic!("not a lambda") };
-        captures(&lam.body).to_vec()
+        let c = captures(&lam.body).to_vec();
+        // The cache is keyed by address, which holds only while the tree
+        // lives (as retained files do): a freed tree's addresses could be
+        // reused by the next test's.
+        std::mem::forget(l);
+        c
     }
 
     #[test]
