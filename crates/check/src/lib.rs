@@ -235,7 +235,7 @@ pub(crate) fn new_evaluator(opts: &CheckOptions) -> Evaluator {
         // under the checker's walk of every option (measured slower, with
         // more memory, on the synthetic fleets: docs/design/native-modules.md);
         // `DENDRITE_SHARE_MODULES=1` turns it on.
-        share_modules: std::env::var("DENDRITE_SHARE_MODULES").is_ok_and(|v| v == "1" || v == "true"),
+        share_modules: dendrite_eval::settings::env_flag("DENDRITE_SHARE_MODULES") == Some(true),
         ..EvalSettings::from_env()
     };
     let mut ev = Evaluator::new(RootDatabase::default(), settings);

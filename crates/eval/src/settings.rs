@@ -116,6 +116,12 @@ impl Default for EvalSettings {
     }
 }
 
+/// A boolean environment variable: `Some(true)` for `1` or `true`,
+/// `Some(false)` for any other value, `None` when it is not set.
+pub fn env_flag(name: &str) -> Option<bool> {
+    std::env::var(name).ok().map(|v| v == "1" || v == "true")
+}
+
 impl EvalSettings {
     /// Settings from the process environment (`NIX_PATH`, `NIX_STORE_DIR`,
     /// `NIX_ABORT_ON_WARN`), as `nix-instantiate` reads them.
@@ -129,13 +135,13 @@ impl EvalSettings {
         {
             s.store_dir = d;
         }
-        if let Ok(v) = std::env::var("DENDRITE_NATIVE_MODULES") {
-            s.native_modules = v == "1" || v == "true";
+        if let Some(on) = env_flag("DENDRITE_NATIVE_MODULES") {
+            s.native_modules = on;
         }
-        if let Ok(v) = std::env::var("DENDRITE_SHARE_MODULES") {
-            s.share_modules = v == "1" || v == "true";
+        if let Some(on) = env_flag("DENDRITE_SHARE_MODULES") {
+            s.share_modules = on;
         }
-        if std::env::var("NIX_ABORT_ON_WARN").is_ok_and(|v| v == "1" || v == "true") {
+        if env_flag("NIX_ABORT_ON_WARN") == Some(true) {
             s.abort_on_warn = true;
         }
         s

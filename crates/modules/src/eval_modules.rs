@@ -628,7 +628,7 @@ impl Collector<'_> {
         let tolerant = self.margs.record.is_some();
         let forced = initial.force(ev).and_then(|l| match &l.v {
             Value::List(items) => Ok((items.clone(), l.clone())),
-            other => Err(ev.expect_list(other).err().unwrap_or_else(|| throw("expected a list"))),
+            other => Err(ev.type_error("a list", other)),
         });
         let (list, list_src) = match forced {
             Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
@@ -1704,9 +1704,14 @@ impl MergeNode {
             let matched = self.lazy_option(loc, option_decls, defs_raw);
             return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
         }
-        let decls: Vec<Decl> =
-            if option_count > 0 { decls.iter().map(|d| d.own(ev)).collect::<EvalResult<_>>()? } else { decls.to_vec() };
-        let decls = &decls[..];
+        // With options among them, the declarations are this evaluation's own.
+        let owned: Vec<Decl>;
+        let decls = if option_count > 0 {
+            owned = decls.iter().map(|d| d.own(ev)).collect::<EvalResult<_>>()?;
+            &owned[..]
+        } else {
+            decls
+        };
         if option_count > 0 {
             let mut all_submodule = true;
             for d in &option_decls {
@@ -1780,22 +1785,14 @@ impl MergeNode {
         } else {
             None
         };
-        if let Some((matched, unmatched)) = key.as_ref().and_then(share::cached_level) {
+        if let Some((matched, unmatched)) = key.as_ref().and_then(|(k, _)| share::cached_level(k)) {
             return Ok(NameResult { matched, unmatched });
         }
-        // The key holds identities: the values stay alive beside it. The
-        // parts keep their configuration, which values that reach no hole
-        // never consult.
-        let keep: Vec<Value> = match &key {
-            None => Vec::new(),
-            Some(_) => {
-                decls.iter().map(|d| d.options.v.clone()).chain(nested.iter().map(|c| c.config.v.clone())).collect()
-            }
-        };
-        let decls = decls.to_vec();
-        let node = MergeNode::new(self.lib.clone(), loc, decls, nested, span);
+        // The parts keep their configuration, which values that reach no
+        // hole never consult.
+        let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
         let merged = node.result(ev)?;
-        if let Some(key) = key {
+        if let Some((key, keep)) = key {
             share::store_level(key, keep, merged.matched.clone(), merged.unmatched.clone());
         }
         Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })

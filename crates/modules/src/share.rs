@@ -290,14 +290,16 @@ pub struct LevelKey {
     sources: usize,
 }
 
-/// A level's parts, and the identity of each: a template's value that
-/// reaches no hole (`None` when one of them is anything else).
+/// The key of a level made of these parts, and the parts' values (which
+/// must stay alive while the key is used, so that their identities are not
+/// reused); `None` when a part is not a template's value that reaches no
+/// hole.
 pub fn level_key<'a>(
     lib: &Value,
     loc: &[String],
     decls: impl Iterator<Item = (&'a Src, &'a Value, Option<Span>)>,
     sources: impl Iterator<Item = (&'a Src, &'a Value)>,
-) -> Option<LevelKey> {
+) -> Option<(LevelKey, Vec<Value>)> {
     let clean_id = |s: &Src| -> Option<usize> {
         if !s.is_shared() || taint(&s.v) != Taint::Clean {
             return None;
@@ -305,15 +307,18 @@ pub fn level_key<'a>(
         s.v.identity()
     };
     let mut parts = Vec::new();
+    let mut keep = Vec::new();
     for (options, file, at) in decls {
         parts.push((ArgKey::Id(clean_id(options)?), arg_key(file, 1), at));
+        keep.push(options.v.clone());
     }
     let mut n = 0;
     for (config, file) in sources {
         parts.push((ArgKey::Id(clean_id(config)?), arg_key(file, 1), None));
+        keep.push(config.v.clone());
         n += 1;
     }
-    Some(LevelKey { lib: lib.identity()?, loc: loc.to_vec(), parts, sources: n })
+    Some((LevelKey { lib: lib.identity()?, loc: loc.to_vec(), parts, sources: n }, keep))
 }
 
 /// A level's result, kept with the values whose identities its key holds.
@@ -333,7 +338,7 @@ pub fn cached_level(key: &LevelKey) -> Option<(Value, Value)> {
 }
 
 /// Records the shared result of level `key`; `keep` holds the values
-/// whose identities the key uses.
+/// whose identities the key uses (from [`level_key`]).
 pub fn store_level(key: LevelKey, keep: Vec<Value>, matched: Value, unmatched: Value) {
     LEVELS.with(|l| l.borrow_mut().insert(key, (keep, matched, unmatched)));
 }
