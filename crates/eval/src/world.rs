@@ -17,7 +17,11 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::taint::{Taint, taint_skipping};
-use crate::value::{Attr, Attrs, Closure, Env, EnvData, PrimOpApp, Slots, Thunk, ThunkState, Value};
+use dendrite_syntax::Symbol;
+use dendrite_syntax::ir::{AttrKey, Expr, ExprKind, Var};
+
+use crate::Evaluator;
+use crate::value::{Attr, Attrs, Closure, Env, EnvData, IrPtr, PrimOpApp, Slots, Thunk, ThunkState, Value};
 
 /// The copies one configuration made of template values.
 #[derive(Default)]
@@ -29,6 +33,17 @@ pub struct World {
     thunks: RefCell<FxHashMap<usize, (Value, Value)>>,
     /// Copies of environments.
     envs: RefCell<FxHashMap<usize, (Env, Env)>>,
+}
+
+/// How many thunks and expressions a selection chain may pass through.
+const CHAIN_DEPTH: u32 = 16;
+
+/// Attribute `name` of the configuration's value `base` (forced), unforced.
+fn pick(ev: &mut Evaluator, base: &Value, name: Symbol) -> Option<Value> {
+    match ev.force(base).ok()? {
+        Value::Attrs(a) => a.get(name).cloned(),
+        _ => None,
+    }
 }
 
 fn uncopyable(what: &str) -> EvalError {
@@ -87,6 +102,83 @@ impl World {
             Taint::Tainted | Taint::Opaque => {}
         }
         self.copy(v)
+    }
+
+    /// The copy of thunk `v` this configuration already made, if any.
+    pub fn copied(&self, v: &Value) -> Option<Value> {
+        let Value::Thunk(t) = v else { return None };
+        self.thunks.borrow().get(&t.as_ptr()).map(|(_, c)| c.clone())
+    }
+
+    /// This configuration's value of `v` when `v` is a chain of attribute
+    /// selections that starts at a hole (`cfg.enable`, where
+    /// `cfg = config.features.x`): found by selecting from this
+    /// configuration's values, the way evaluating a copy would, without
+    /// copying the environments on the way. `None` for any other value,
+    /// and when a step fails (evaluating the copy then reports the error
+    /// as usual). Only for values about to be forced: the chain's bases
+    /// are forced.
+    pub fn select_chain(&self, ev: &mut Evaluator, v: &Value) -> Option<Value> {
+        self.chain(ev, v, CHAIN_DEPTH)
+    }
+
+    fn chain(&self, ev: &mut Evaluator, v: &Value, fuel: u32) -> Option<Value> {
+        let fuel = fuel.checked_sub(1)?;
+        let Value::Thunk(t) = v else {
+            return (self.taint(v) == Taint::Clean).then(|| v.clone());
+        };
+        let key = t.as_ptr();
+        if let Some((_, c)) = self.thunks.borrow().get(&key) {
+            return Some(c.clone());
+        }
+        enum S {
+            Hole,
+            Done(Value),
+            Pending(IrPtr<Expr>, Env),
+            Select(Value, Symbol),
+            Other,
+        }
+        let s = t.peek(|s| match s {
+            ThunkState::Hole => S::Hole,
+            ThunkState::Done(d) => S::Done(d.clone()),
+            ThunkState::Pending(e, env) => S::Pending(*e, env.clone()),
+            ThunkState::Select(x, n, _) => S::Select(x.clone(), *n),
+            _ => S::Other,
+        });
+        let found = match s {
+            S::Hole => return self.subst.borrow().get(&key).map(|(_, v)| v.clone()),
+            S::Done(d) => (self.taint(&d) == Taint::Clean).then_some(d)?,
+            S::Pending(e, env) => self.expr_chain(ev, &e, &env, fuel)?,
+            S::Select(x, n) => {
+                let base = self.chain(ev, &x, fuel)?;
+                pick(ev, &base, n)?
+            }
+            S::Other => return None,
+        };
+        self.thunks.borrow_mut().insert(key, (v.clone(), found.clone()));
+        Some(found)
+    }
+
+    fn expr_chain(&self, ev: &mut Evaluator, e: &Expr, env: &Env, fuel: u32) -> Option<Value> {
+        match &e.kind {
+            ExprKind::Var(Var::Local { depth, index, .. }) => {
+                let mut frame = env;
+                for _ in 0..*depth {
+                    frame = frame.parent.as_ref()?;
+                }
+                let slot = frame.slots.get(*index as usize)?.clone();
+                self.chain(ev, &slot, fuel)
+            }
+            ExprKind::Select { expr, path, default: None } => {
+                let mut v = self.expr_chain(ev, expr, env, fuel.checked_sub(1)?)?;
+                for key in path.iter() {
+                    let AttrKey::Static(name) = key else { return None };
+                    v = pick(ev, &v, *name)?;
+                }
+                Some(v)
+            }
+            _ => None,
+        }
     }
 
     fn copy(&self, v: &Value) -> EvalResult<Value> {

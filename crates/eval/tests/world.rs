@@ -107,3 +107,40 @@ fn one_shared_call_serves_every_configuration() {
         assert_eq!(e.kind(), ErrorKind::NeedsWorld);
     });
 }
+
+#[test]
+fn select_chains_from_a_hole_resolve_against_the_configuration() {
+    dendrite_eval::run_with_stack(|| {
+        let mut ev = Evaluator::new(RootDatabase::default(), EvalSettings::default());
+        let f = eval(
+            &mut ev,
+            r#"{ config, ... }: let cfg = config.features.x; in { cond = cfg.enable; other = cfg.enable || false; missing = cfg.nope; }"#,
+        );
+        let hole = Value::Thunk(Thunk::new(ThunkState::Hole));
+        let span = ev.builtin_span();
+        let result =
+            ev.in_shared_mode(100_000, |ev| ev.call(f.clone(), set(vec![("config", hole.clone())]), span)).unwrap();
+        let cond = field(&mut ev, &result, "cond");
+        let missing = field(&mut ev, &result, "missing");
+        let other = field(&mut ev, &result, "other");
+        let mut seen = Vec::new();
+        for enable in ["true", "false"] {
+            let world = World::new();
+            world.bind(&hole, eval(&mut ev, &format!("{{ features.x.enable = {enable}; }}")));
+            let v = world.select_chain(&mut ev, &cond).expect("a chain of selections from the hole");
+            seen.push(show(&mut ev, &v));
+            // Asking again answers from what this configuration found.
+            assert!(world.copied(&cond).is_some());
+            // Not a chain: left to the copy.
+            assert!(world.select_chain(&mut ev, &other).is_none());
+            // A chain that fails is left to the copy, which reports the error.
+            assert!(world.select_chain(&mut ev, &missing).is_none());
+            let copy = world.inst(&missing).unwrap();
+            let e = ev.force(&copy).expect_err("no such attribute");
+            assert!(e.to_string().contains("nope"), "{e}");
+        }
+        assert_eq!(seen, ["true", "false"]);
+        // The template's own condition still has its hole.
+        assert_eq!(ev.force(&cond).expect_err("a hole").kind(), ErrorKind::NeedsWorld);
+    });
+}

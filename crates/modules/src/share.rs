@@ -95,6 +95,9 @@ impl Src {
         if let Some(done) = t.value() {
             return Ok(self.child(done));
         }
+        if let Some(copy) = w.copied(&self.v) {
+            return Ok(Src::own(ev.force(&copy)?));
+        }
         if taint(&self.v) == Taint::Clean {
             // Still a template's value: what is inside it may be shared too.
             return Ok(self.child(ev.force(&self.v)?));
@@ -107,6 +110,12 @@ impl Src {
                 // configuration's own evaluation decides.
                 Err(_) => UNSHARED.with(|u| u.borrow_mut().insert(key, self.v.clone())),
             };
+        }
+        if let Some(v) = w.select_chain(ev, &self.v) {
+            // On an error the copy is evaluated instead, for its message.
+            if let Ok(v) = ev.force(&v) {
+                return Ok(Src::own(v));
+            }
         }
         let copy = w.inst(&self.v)?;
         Ok(Src::own(ev.force(&copy)?))
