@@ -34,6 +34,9 @@ pub(crate) struct Cx {
     builtins: Value,
     span: Span,
     consts: RefCell<FxHashMap<&'static str, Value>>,
+    /// `showOption` of locations already shown, by their names joined
+    /// (a submodule shows its location for every definition it merges).
+    shown: RefCell<FxHashMap<Vec<u8>, String>>,
     /// Values every type shares (the defaults of `mkOptionType`, ...).
     pub shared: Shared,
 }
@@ -101,6 +104,23 @@ impl Shared {
     }
 }
 
+/// The names of a location joined, when it is a list of strings without
+/// context (then `showOption` depends on nothing else).
+fn plain_names_key(ev: &mut Evaluator, loc: &Value) -> Option<Vec<u8>> {
+    let list = ev.expect_list(loc).ok()?;
+    let mut key = Vec::new();
+    for x in list.iter() {
+        match ev.force(x).ok()? {
+            Value::String(s) if !s.has_context() => {
+                key.extend_from_slice(s.as_bytes());
+                key.push(0);
+            }
+            _ => return None,
+        }
+    }
+    Some(key)
+}
+
 /// Shared handle on [`Cx`].
 pub(crate) type Ctx = Rc<Cx>;
 
@@ -112,6 +132,7 @@ impl Cx {
             builtins: ev.builtins(),
             span: ev.builtin_span(),
             consts: RefCell::new(FxHashMap::default()),
+            shown: RefCell::new(FxHashMap::default()),
             shared: Shared::new(lib),
         })
     }
@@ -175,8 +196,16 @@ impl Cx {
 
     /// `lib.options.showOption loc`.
     pub fn show_option(&self, ev: &mut Evaluator, loc: &Value, span: Span) -> EvalResult<String> {
+        let key = plain_names_key(ev, loc);
+        if let Some(shown) = key.as_ref().and_then(|k| self.shown.borrow().get(k).cloned()) {
+            return Ok(shown);
+        }
         let s = self.call_lib(ev, &[sym!("options"), sym!("showOption")], std::slice::from_ref(loc), span)?;
-        text(ev, &s, span)
+        let shown = text(ev, &s, span)?;
+        if let Some(k) = key {
+            self.shown.borrow_mut().insert(k, shown.clone());
+        }
+        Ok(shown)
     }
 
     /// `lib.options.showDefs defs`.
