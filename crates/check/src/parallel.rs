@@ -43,6 +43,8 @@ pub fn fork_map(n: usize, jobs: usize, mut work: impl FnMut(usize) -> Vec<u8>) -
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
             return reap(running.into());
         }
+        // No background parse may hold a lock the child would need.
+        dendrite_syntax::db::prefetch::quiesce();
         // Output written before the fork must not be written twice.
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();

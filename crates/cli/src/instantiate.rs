@@ -72,11 +72,11 @@ pub fn run(opts: InstantiateOpts) -> i32 {
             std::process::exit(1);
         });
     }
+    // DENDRITE_PREFETCH=0 parses every file on the evaluating thread only.
+    dendrite_syntax::db::prefetch::enable(dendrite_eval::settings::env_flag("DENDRITE_PREFETCH") != Some(false));
     dendrite_eval::run_with_stack(move || {
         let code = run_inner(&opts);
-        let _ = std::io::stdout().flush();
-        // Skip destructors: deep value graphs are not worth freeing at exit.
-        std::process::exit(code)
+        crate::exit_now(code)
     })
 }
 

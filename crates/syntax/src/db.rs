@@ -160,6 +160,71 @@ fn describe_kind(kind: rnix::SyntaxKind, text: &str) -> String {
     }
 }
 
+/// Background parsing of files an evaluation is about to import.
+///
+/// Off unless a command turns it on: the language server mutates inputs,
+/// which waits for every other database handle, and a process that forks
+/// must not do so while background threads hold locks ([`quiesce`]).
+pub mod prefetch {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Condvar, Mutex, OnceLock};
+
+    /// Files per background task.
+    pub(super) const CHUNK: usize = 16;
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    static PENDING: Mutex<usize> = Mutex::new(0);
+    static IDLE: Condvar = Condvar::new();
+
+    /// Turns background parsing on or off for this process.
+    pub fn enable(on: bool) {
+        ON.store(on, Ordering::SeqCst);
+    }
+
+    /// The worker pool: one thread fewer than the machine has cores (the
+    /// evaluation keeps one), none on a single core.
+    pub(super) fn pool() -> Option<&'static rayon::ThreadPool> {
+        if !ON.load(Ordering::SeqCst) {
+            return None;
+        }
+        POOL.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            if cores < 2 {
+                return None;
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(cores - 1)
+                .thread_name(|i| format!("dendrite-parse-{i}"))
+                .build()
+                .ok()
+        })
+        .as_ref()
+    }
+
+    pub(super) fn started() {
+        *PENDING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    pub(super) fn finished() {
+        let mut n = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            IDLE.notify_all();
+        }
+    }
+
+    /// Turns background parsing off and waits until no background task is
+    /// running (before `fork`, and before inputs are changed).
+    pub fn quiesce() {
+        enable(false);
+        let mut n = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        while *n > 0 {
+            n = IDLE.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// The concrete database used by the CLI, the checker and the language server.
 #[salsa::db]
 #[derive(Clone, Default)]
@@ -189,14 +254,46 @@ impl RootDatabase {
 
     /// The input for a file on disk, reading it on first use.
     pub fn file(&self, path: &Path) -> std::io::Result<SourceFile> {
-        if let Some(f) = self.files.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        // Held while reading, so that a file read by a background parse and
+        // by the evaluation at once becomes one input.
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = files.get(path) {
             return Ok(*f);
         }
         let bytes = std::fs::read(path)?;
         let text: Arc<str> = Arc::from(crate::source::decode(&bytes));
         let file = SourceFile::new(self, Origin::Path(path.to_path_buf()), text);
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), file);
+        files.insert(path.to_path_buf(), file);
         Ok(file)
+    }
+
+    /// Parses and lowers `paths` in the background (when enabled with
+    /// [`prefetch::enable`]), so that the evaluation finds them done when it
+    /// imports them: a directory listing of modules is a strong hint that
+    /// they will all be imported. Files that fail to read are left to the
+    /// evaluation, which reports them.
+    pub fn prefetch(&self, paths: Vec<PathBuf>) {
+        let Some(pool) = prefetch::pool() else { return };
+        for chunk in paths.chunks(prefetch::CHUNK) {
+            let db = self.clone();
+            let chunk = chunk.to_vec();
+            prefetch::started();
+            pool.spawn(move || {
+                // A cancelled query unwinds; the evaluation redoes the work.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    for p in &chunk {
+                        if db.known_file(p).is_some() {
+                            continue;
+                        }
+                        if let Ok(f) = db.file(p) {
+                            let _ = lower_file(&db, f);
+                        }
+                    }
+                }));
+                drop(db);
+                prefetch::finished();
+            });
+        }
     }
 
     /// The input for a file, if it has been loaded.

@@ -79,6 +79,8 @@ pub struct Lowered {
     pub root: ExprRef,
     /// Static problems, in source order.
     pub diagnostics: Vec<Diagnostic>,
+    /// Path literals naming `.nix` files: what the file is likely to import.
+    pub nix_paths: Vec<PathBuf>,
 }
 
 enum Scope {
@@ -91,12 +93,19 @@ struct Lowerer {
     base_dir: PathBuf,
     scopes: Vec<Scope>,
     diagnostics: Vec<Diagnostic>,
+    nix_paths: Vec<PathBuf>,
 }
 
 /// Lowers a parsed file. `outer_names` are bound in a frame around the whole
 /// file (the attributes given to `scopedImport`).
 pub fn lower(file: FileId, base_dir: &Path, root: &ast::Root, outer_names: &[Symbol]) -> Lowered {
-    let mut l = Lowerer { file, base_dir: base_dir.to_path_buf(), scopes: Vec::new(), diagnostics: Vec::new() };
+    let mut l = Lowerer {
+        file,
+        base_dir: base_dir.to_path_buf(),
+        scopes: Vec::new(),
+        diagnostics: Vec::new(),
+        nix_paths: Vec::new(),
+    };
     if !outer_names.is_empty() {
         let names = outer_names.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
         l.scopes.push(Scope::Frame(names));
@@ -106,7 +115,7 @@ pub fn lower(file: FileId, base_dir: &Path, root: &ast::Root, outer_names: &[Sym
         None => l.error_expr(root.syntax().text_range()),
     };
     l.diagnostics.sort_by_key(|d| d.range.start());
-    Lowered { root: root_expr, diagnostics: l.diagnostics }
+    Lowered { root: root_expr, diagnostics: l.diagnostics, nix_paths: l.nix_paths }
 }
 
 /// A name in an attribute path, before lowering.
@@ -681,6 +690,9 @@ impl Lowerer {
                 return self.mk(range, ExprKind::Path(PathLit::Home(Arc::from(rest))));
             }
             let abs = self.absolute(&first);
+            if abs.ends_with(".nix") {
+                self.nix_paths.push(PathBuf::from(&abs));
+            }
             return self.mk(range, ExprKind::Path(PathLit::Abs(Arc::from(abs.as_str()))));
         }
         // Interpolated path: the first literal is made absolute (keeping a
