@@ -8,7 +8,7 @@
 //! graph) is a thunk here too, so configurations that refer to themselves
 //! evaluate exactly when they do in Nix.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use dendrite_eval::eval::missing_attr;
@@ -191,7 +191,7 @@ fn to_string_or(ev: &mut Evaluator, m: &Src, a: &Attrs, name: &str, default: &st
             Value::String(s) if !s.has_context() && std::str::from_utf8(s.as_bytes()).is_ok() => Ok(Value::String(s)),
             v => Ok(str_value(to_string(ev, &v, span)?)),
         },
-        None => Ok(str_value(default)),
+        None => Ok(name_value(default)),
     }
 }
 
@@ -289,8 +289,29 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> Eval
     })
 }
 
+/// `{ }`: one value for every module that leaves out `options` or `config`
+/// (an empty set has nothing to tell apart).
 fn empty_attrs() -> Value {
-    Value::Attrs(Rc::new(Attrs::empty()))
+    thread_local! {
+        static EMPTY: Value = Value::Attrs(Rc::new(Attrs::empty()));
+    }
+    EMPTY.with(|e| e.clone())
+}
+
+/// A module's file or key as a string value, one value per text: every
+/// configuration loads the same modules with the same names.
+fn name_value(s: &str) -> Value {
+    thread_local! {
+        static NAMES: RefCell<FxHashMap<Box<str>, Value>> = RefCell::new(FxHashMap::default());
+    }
+    NAMES.with(|n| {
+        if let Some(v) = n.borrow().get(s) {
+            return v.clone();
+        }
+        let v = str_value(s);
+        n.borrow_mut().insert(s.into(), v.clone());
+        v
+    })
 }
 
 fn merge_of(contents: Vec<Value>) -> Value {
@@ -394,7 +415,9 @@ fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span
         let mut args: Vec<Attr> = Vec::with_capacity(margs.args.len() + formals.len());
         for a in margs.args.iter() {
             if per_configuration(margs, a.name) {
-                let hole = share::hole();
+                // The same value for every module of a configuration: one
+                // hole for every template of the signature.
+                let hole = share::arg_hole(sig, a.name);
                 holes.push(share::Hole { name: a.name, hole: hole.clone() });
                 args.push(Attr::new(a.name, hole));
             } else {
@@ -415,7 +438,8 @@ fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span
                 ev.force(&r)
             })
             .ok()?;
-        Some(Rc::new(share::Template { holes, result }))
+        let shared_holes = holes.len() - holes.iter().filter(|h| margs.args.get(h.name).is_none()).count();
+        Some(Rc::new(share::Template { holes, shared_holes, result }))
     })
 }
 
@@ -430,7 +454,7 @@ struct Collector<'a> {
 /// One collected module and what it imports (`collectStructuredModules`).
 struct Structured {
     key: String,
-    module: Module,
+    module: Rc<Module>,
     children: Vec<Structured>,
 }
 
@@ -519,16 +543,21 @@ impl Collector<'_> {
             let formals = function_args(ev, f, span)?;
             crate::record::requests(ev, margs.record, key, f, &formals);
         }
-        if let Some(first) = t.holes.first()
-            && !world.binds(&first.hole)
-        {
-            let key: Rc<str> = Rc::from(key);
-            for h in &t.holes {
-                let value = match margs.args.get(h.name) {
-                    Some(v) => v.clone(),
-                    None => module_arg(margs, &key, h.name, span),
-                };
-                world.bind(&h.hole, value);
+        let (shared, own) = t.holes.split_at(t.shared_holes);
+        // The signature's holes are bound by the first template a
+        // configuration loads, a template's own ones by that template.
+        for holes in [shared, own] {
+            if let Some(first) = holes.first()
+                && !world.binds(&first.hole)
+            {
+                let key: Rc<str> = Rc::from(key);
+                for h in holes {
+                    let value = match margs.args.get(h.name) {
+                        Some(v) => v.clone(),
+                        None => module_arg(margs, &key, h.name, span),
+                    };
+                    world.bind(&h.hole, value);
+                }
             }
         }
         unify(ev, file, key, &Src::shared(t.result.clone(), &Some(world.clone())), span)
@@ -662,7 +691,7 @@ impl Collector<'_> {
                 disabled.push(Disabled { file: module.file.clone(), disabled: dm });
             }
             let children = self.collect(ev, &file, &key, &module.imports, disabled)?;
-            out.push(Structured { key, module, children });
+            out.push(Structured { key, module: Rc::new(module), children });
         }
         Ok(out)
     }
@@ -741,7 +770,7 @@ fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bo
 
 /// Breadth-first, first-key-wins flattening (`genericClosure` over keys),
 /// skipping disabled modules.
-fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Module> {
+fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Rc<Module>> {
     let mut seen: FxHashSet<&str> = FxHashSet::default();
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<&Structured> = structured.iter().collect();
@@ -834,7 +863,7 @@ struct State {
 }
 
 struct Collected {
-    modules: Vec<Module>,
+    modules: Vec<Rc<Module>>,
     /// What `graph` is made from, when it is asked for (rarely).
     structured: Vec<Structured>,
     disabled_keys: FxHashSet<String>,
@@ -1201,7 +1230,8 @@ fn declared_config(options: &Value, open: bool) -> Value {
                                         .ok_or_else(|| missing_attr(sym!("value"), inner))?;
                                     ev.force(&value)
                                 } else {
-                                    ev.force(&declared_config(&forced, open))
+                                    let config = share::level_config(&forced, open, || declared_config(&forced, open));
+                                    ev.force(&config)
                                 }
                             }
                             _ => Ok(forced),
@@ -1453,7 +1483,7 @@ fn merge_modules(
     ev: &mut Evaluator,
     lib: &Value,
     prefix: &[String],
-    modules: &[Module],
+    modules: &[Rc<Module>],
     span: Span,
 ) -> EvalResult<Merged> {
     let decls: Vec<Decl> = modules

@@ -208,8 +208,11 @@ pub struct Hole {
 /// A module function called once with holes for the arguments that belong
 /// to one configuration.
 pub struct Template {
-    /// The holes, by argument.
+    /// The holes, by argument: first those of the signature's arguments
+    /// (shared by every template of it), then the template's own.
     pub holes: Vec<Hole>,
+    /// How many of `holes` are the signature's.
+    pub shared_holes: usize,
     /// What the call returned, in weak head normal form.
     pub result: Value,
 }
@@ -288,6 +291,18 @@ pub fn hole() -> Value {
     Value::Thunk(Thunk::new(ThunkState::Hole))
 }
 
+thread_local! {
+    /// The holes of the arguments of a signature that belong to one
+    /// configuration (`config`, `options`).
+    static ARG_HOLES: RefCell<FxHashMap<(u32, Symbol), Value>> = RefCell::new(FxHashMap::default());
+}
+
+/// The hole standing for argument `name` in every template of signature
+/// `sig`: a configuration fills it once for all of its modules.
+pub fn arg_hole(sig: u32, name: Symbol) -> Value {
+    ARG_HOLES.with(|h| h.borrow_mut().entry((sig, name)).or_insert_with(hole).clone())
+}
+
 /// What identifies one level of the option tree independently of the
 /// configuration: its location, `lib`, and its declarations and
 /// definition sources by identity.
@@ -349,5 +364,33 @@ pub fn cached_level(key: &LevelKey) -> Option<(Value, Value)> {
 /// Records the shared result of level `key`; `keep` holds the values
 /// whose identities the key uses (from [`level_key`]).
 pub fn store_level(key: LevelKey, keep: Vec<Value>, matched: Value, unmatched: Value) {
+    if let Some(id) = matched.identity() {
+        CONFIGS.with(|c| c.borrow_mut().insert((id, false), None));
+        CONFIGS.with(|c| c.borrow_mut().insert((id, true), None));
+    }
     LEVELS.with(|l| l.borrow_mut().insert(key, (keep, matched, unmatched)));
+}
+
+thread_local! {
+    /// The `config` view of shared levels' options, by the options' identity
+    /// and openness (`None`: not made yet). Only shared levels have entries;
+    /// `LEVELS` keeps their options alive.
+    static CONFIGS: RefCell<FxHashMap<(usize, bool), Option<Value>>> = RefCell::new(FxHashMap::default());
+}
+
+/// The `config` view of the options `matched`, made with `make` once when
+/// `matched` is a shared level's (so every configuration reads the same
+/// values), every time otherwise.
+pub fn level_config(matched: &Value, open: bool, make: impl FnOnce() -> Value) -> Value {
+    let Some(id) = matched.identity() else { return make() };
+    let found = CONFIGS.with(|c| c.borrow().get(&(id, open)).cloned());
+    match found {
+        None => make(),
+        Some(Some(v)) => v,
+        Some(None) => {
+            let v = make();
+            CONFIGS.with(|c| c.borrow_mut().insert((id, open), Some(v.clone())));
+            v
+        }
+    }
 }
