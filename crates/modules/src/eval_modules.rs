@@ -162,12 +162,6 @@ struct Module {
     config: Src,
 }
 
-impl Module {
-    fn key_string(&self, ev: &mut Evaluator) -> EvalResult<String> {
-        Ok(ev.expect_string(&self.key)?.to_str_lossy().into_owned())
-    }
-}
-
 /// The arguments every module receives (built once per evaluation).
 struct ModuleArgs {
     args: Rc<Attrs>,
@@ -226,7 +220,7 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> Eval
     };
     let part = |v: Option<Value>, default: fn() -> Value| -> Src { mv.child(v.unwrap_or_else(default)) };
     let class = part(a.get(sym!("_class")).cloned(), || Value::Null);
-    let disabled = part(a.get(sym!("disabledModules")).cloned(), || Value::list(vec![]));
+    let disabled = part(a.get(sym!("disabledModules")).cloned(), empty_list);
     if a.get(sym!("config")).is_some() || a.get(sym!("options")).is_some() {
         let bad: Vec<String> =
             a.iter().map(|x| x.name.to_string()).filter(|n| !MODULE_ATTRS.contains(&n.as_str())).collect();
@@ -287,6 +281,14 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> Eval
         options: mv.child(empty_attrs()),
         config: mv.child(config),
     })
+}
+
+/// `[ ]`: one value for every module that has no `disabledModules`.
+fn empty_list() -> Value {
+    thread_local! {
+        static EMPTY: Value = Value::list(vec![]);
+    }
+    EMPTY.with(|e| e.clone())
 }
 
 /// `{ }`: one value for every module that leaves out `options` or `config`
@@ -453,7 +455,7 @@ struct Collector<'a> {
 
 /// One collected module and what it imports (`collectStructuredModules`).
 struct Structured {
-    key: String,
+    key: NixString,
     module: Rc<Module>,
     children: Vec<Structured>,
 }
@@ -685,12 +687,13 @@ impl Collector<'_> {
             };
             self.check_class(ev, &module)?;
             let file = ev.expect_string(&module.file)?.to_str_lossy().into_owned();
-            let key = module.key_string(ev)?;
+            // The key's own string: no copy per module and configuration.
+            let key = ev.expect_string(&module.key)?;
             let dm = module.disabled_modules.force(ev)?.value()?;
             if !ev.expect_list(&dm)?.is_empty() {
                 disabled.push(Disabled { file: module.file.clone(), disabled: dm });
             }
-            let children = self.collect(ev, &file, &key, &module.imports, disabled)?;
+            let children = self.collect(ev, &file, &key.to_str_lossy(), &module.imports, disabled)?;
             out.push(Structured { key, module: Rc::new(module), children });
         }
         Ok(out)
@@ -771,11 +774,11 @@ fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bo
 /// Breadth-first, first-key-wins flattening (`genericClosure` over keys),
 /// skipping disabled modules.
 fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Rc<Module>> {
-    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<&Structured> = structured.iter().collect();
     while let Some(s) = queue.pop_front() {
-        if disabled.contains(&s.key) || !seen.insert(&s.key) {
+        if (!disabled.is_empty() && disabled.contains(&*s.key.to_str_lossy())) || !seen.insert(s.key.as_bytes()) {
             continue;
         }
         out.push(s.module.clone());
@@ -787,11 +790,11 @@ fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Rc<Mo
 fn graph(structured: &[Structured], disabled: &FxHashSet<String>, top: bool) -> Value {
     let items = structured
         .iter()
-        .filter(|s| !(top && s.key == "lib/modules.nix"))
+        .filter(|s| !(top && s.key.as_bytes() == b"lib/modules.nix"))
         .map(|s| {
             Value::attrs(vec![
-                Attr::new(sym!("disabled"), Value::Bool(disabled.contains(&s.key))),
-                Attr::new(sym!("key"), str_value(&s.key)),
+                Attr::new(sym!("disabled"), Value::Bool(disabled.contains(&*s.key.to_str_lossy()))),
+                Attr::new(sym!("key"), str_value(s.key.to_str_lossy())),
                 Attr::new(sym!("file"), s.module.file.clone()),
                 Attr::new(sym!("imports"), graph(&s.children, disabled, false)),
             ])
