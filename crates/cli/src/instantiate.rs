@@ -72,8 +72,7 @@ pub fn run(opts: InstantiateOpts) -> i32 {
             std::process::exit(1);
         });
     }
-    // DENDRITE_PREFETCH=0 parses every file on the evaluating thread only.
-    dendrite_syntax::db::prefetch::enable(dendrite_eval::settings::env_flag("DENDRITE_PREFETCH") != Some(false));
+    crate::enable_prefetch();
     dendrite_eval::run_with_stack(move || {
         let code = run_inner(&opts);
         crate::exit_now(code)

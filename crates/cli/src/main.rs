@@ -194,8 +194,7 @@ fn staged_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String
 }
 
 fn run_check(args: CheckArgs) -> i32 {
-    // DENDRITE_PREFETCH=0 parses every file on the evaluating thread only.
-    dendrite_syntax::db::prefetch::enable(dendrite_eval::settings::env_flag("DENDRITE_PREFETCH") != Some(false));
+    enable_prefetch();
     let mut inputs = Vec::new();
     for i in &args.input {
         match i.split_once('=') {
@@ -524,6 +523,12 @@ fn main() {
         Command::Lsp => dendrite_lsp::run(),
     };
     exit_now(code);
+}
+
+/// Turns on background parsing for `eval` and `check`;
+/// DENDRITE_PREFETCH=0 parses every file on the evaluating thread only.
+pub(crate) fn enable_prefetch() {
+    dendrite_syntax::db::prefetch::enable(dendrite_eval::settings::env_flag("DENDRITE_PREFETCH") != Some(false));
 }
 
 /// Ends the process without destructors or the allocator's exit-time

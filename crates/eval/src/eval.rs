@@ -1486,11 +1486,7 @@ impl Evaluator {
             EvalError::at(ErrorKind::Io, format!("getting status of '{}': {}", path.display(), io_message(&e)), span)
         })?;
         let lowered = dendrite_syntax::lower_file(&self.db, file).clone();
-        let next: Vec<PathBuf> =
-            lowered.lowered.nix_paths.iter().filter(|p| self.db.known_file(p).is_none()).cloned().collect();
-        if !next.is_empty() {
-            self.db.prefetch(next);
-        }
+        self.db.prefetch(&lowered.lowered.nix_paths);
         self.eval_lowered(&lowered)
     }
 

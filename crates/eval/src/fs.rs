@@ -117,17 +117,15 @@ fn read_dir(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value>
         let path = e.path();
         // The listing already knows the type on most file systems.
         let kind = match e.file_type() {
-            Ok(t) if t.is_symlink() => "symlink",
-            Ok(t) if t.is_dir() => "directory",
-            Ok(t) if t.is_file() => "regular",
-            _ => file_type_name(&path),
+            Ok(t) => crate::store::file_kind(t),
+            Err(_) => file_type_name(&path),
         };
         if kind == "regular" && name.as_encoded_bytes().ends_with(b".nix") {
             modules.push(path);
         }
         entries.push(Attr::new(Symbol::from_bytes(name.as_encoded_bytes()), Value::string(kind)));
     }
-    ev.db.prefetch(modules);
+    ev.db.prefetch(&modules);
     Ok(Value::attrs(entries))
 }
 

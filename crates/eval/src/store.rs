@@ -206,10 +206,21 @@ impl<W: FnMut(&[u8])> NarWriter<W> {
 /// `regular`, `directory`, `symlink` or `unknown`, as `readDir` reports.
 pub fn file_type_name(path: &Path) -> &'static str {
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => "symlink",
-        Ok(m) if m.is_dir() => "directory",
-        Ok(m) if m.is_file() => "regular",
-        _ => "unknown",
+        Ok(m) => file_kind(m.file_type()),
+        Err(_) => "unknown",
+    }
+}
+
+/// The `readDir` name of a file type (not following symlinks).
+pub fn file_kind(t: std::fs::FileType) -> &'static str {
+    if t.is_symlink() {
+        "symlink"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_file() {
+        "regular"
+    } else {
+        "unknown"
     }
 }
 

@@ -426,6 +426,7 @@ fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span
                 args.push(a.clone());
             }
         }
+        let shared_holes = holes.len();
         for formal in formals.iter() {
             if margs.args.get(formal.name).is_none() {
                 let hole = share::hole();
@@ -440,7 +441,6 @@ fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span
                 ev.force(&r)
             })
             .ok()?;
-        let shared_holes = holes.len() - holes.iter().filter(|h| margs.args.get(h.name).is_none()).count();
         Some(Rc::new(share::Template { holes, shared_holes, result }))
     })
 }

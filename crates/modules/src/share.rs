@@ -365,17 +365,16 @@ pub fn cached_level(key: &LevelKey) -> Option<(Value, Value)> {
 /// whose identities the key uses (from [`level_key`]).
 pub fn store_level(key: LevelKey, keep: Vec<Value>, matched: Value, unmatched: Value) {
     if let Some(id) = matched.identity() {
-        CONFIGS.with(|c| c.borrow_mut().insert((id, false), None));
-        CONFIGS.with(|c| c.borrow_mut().insert((id, true), None));
+        CONFIGS.with(|c| c.borrow_mut().insert(id, [None, None]));
     }
     LEVELS.with(|l| l.borrow_mut().insert(key, (keep, matched, unmatched)));
 }
 
 thread_local! {
-    /// The `config` view of shared levels' options, by the options' identity
-    /// and openness (`None`: not made yet). Only shared levels have entries;
-    /// `LEVELS` keeps their options alive.
-    static CONFIGS: RefCell<FxHashMap<(usize, bool), Option<Value>>> = RefCell::new(FxHashMap::default());
+    /// The `config` views (closed, open) of shared levels' options, by the
+    /// options' identity (`None`: not made yet). Only shared levels have
+    /// entries; `LEVELS` keeps their options alive.
+    static CONFIGS: RefCell<FxHashMap<usize, [Option<Value>; 2]>> = RefCell::new(FxHashMap::default());
 }
 
 /// The `config` view of the options `matched`, made with `make` once when
@@ -383,13 +382,17 @@ thread_local! {
 /// values), every time otherwise.
 pub fn level_config(matched: &Value, open: bool, make: impl FnOnce() -> Value) -> Value {
     let Some(id) = matched.identity() else { return make() };
-    let found = CONFIGS.with(|c| c.borrow().get(&(id, open)).cloned());
+    let found = CONFIGS.with(|c| c.borrow().get(&id).map(|views| views[open as usize].clone()));
     match found {
         None => make(),
         Some(Some(v)) => v,
         Some(None) => {
             let v = make();
-            CONFIGS.with(|c| c.borrow_mut().insert((id, open), Some(v.clone())));
+            CONFIGS.with(|c| {
+                if let Some(views) = c.borrow_mut().get_mut(&id) {
+                    views[open as usize] = Some(v.clone());
+                }
+            });
             v
         }
     }

@@ -272,9 +272,10 @@ impl RootDatabase {
     /// imports them: a directory listing of modules is a strong hint that
     /// they will all be imported. Files that fail to read are left to the
     /// evaluation, which reports them.
-    pub fn prefetch(&self, paths: Vec<PathBuf>) {
+    pub fn prefetch(&self, paths: &[PathBuf]) {
         let Some(pool) = prefetch::pool() else { return };
-        for chunk in paths.chunks(prefetch::CHUNK) {
+        let new: Vec<PathBuf> = paths.iter().filter(|p| self.known_file(p).is_none()).cloned().collect();
+        for chunk in new.chunks(prefetch::CHUNK) {
             let db = self.clone();
             let chunk = chunk.to_vec();
             prefetch::started();
@@ -282,9 +283,8 @@ impl RootDatabase {
                 // A cancelled query unwinds; the evaluation redoes the work.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     for p in &chunk {
-                        if db.known_file(p).is_some() {
-                            continue;
-                        }
+                        // A file loaded meanwhile is an input already, and
+                        // its lowering a memo.
                         if let Ok(f) = db.file(p) {
                             let _ = lower_file(&db, f);
                         }

@@ -20,7 +20,7 @@ fn prefetched_files_are_lowered_once_in_the_background() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let db = RootDatabase::with_event_log(log.clone());
     prefetch::enable(true);
-    db.prefetch(paths.clone());
+    db.prefetch(&paths);
     prefetch::quiesce();
     let lowered = log.lock().unwrap().iter().filter(|e| e.starts_with("lower_file")).count();
     // On a single core there is no background thread and nothing is done.
