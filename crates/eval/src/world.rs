@@ -35,6 +35,25 @@ pub struct World {
     envs: RefCell<FxHashMap<usize, (Env, Env)>>,
 }
 
+thread_local! {
+    /// How many times a configuration's own values stood in for a
+    /// template's (copies made or reused, selection chains resolved).
+    static USES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times, so far on this thread, a configuration's own values
+/// were used for a template's: what was made between two readings that
+/// agree depends on no configuration.
+pub fn configuration_uses() -> u64 {
+    USES.with(|u| u.get())
+}
+
+/// Records a use of a configuration's own values made outside a world
+/// (a module function called with one configuration's arguments).
+pub fn note_configuration_use() {
+    USES.with(|u| u.set(u.get() + 1));
+}
+
 /// How many thunks and expressions a selection chain may pass through.
 const CHAIN_DEPTH: u32 = 16;
 
@@ -107,7 +126,11 @@ impl World {
     /// The copy of thunk `v` this configuration already made, if any.
     pub fn copied(&self, v: &Value) -> Option<Value> {
         let Value::Thunk(t) = v else { return None };
-        self.thunks.borrow().get(&t.as_ptr()).map(|(_, c)| c.clone())
+        let c = self.thunks.borrow().get(&t.as_ptr()).map(|(_, c)| c.clone());
+        if c.is_some() {
+            note_configuration_use();
+        }
+        c
     }
 
     /// This configuration's value of `v` when `v` is a chain of attribute
@@ -119,7 +142,11 @@ impl World {
     /// as usual). Only for values about to be forced: the chain's bases
     /// are forced.
     pub fn select_chain(&self, ev: &mut Evaluator, v: &Value) -> Option<Value> {
-        self.chain(ev, v, CHAIN_DEPTH)
+        let r = self.chain(ev, v, CHAIN_DEPTH);
+        if r.is_some() {
+            note_configuration_use();
+        }
+        r
     }
 
     fn chain(&self, ev: &mut Evaluator, v: &Value, fuel: u32) -> Option<Value> {
@@ -182,6 +209,7 @@ impl World {
     }
 
     fn copy(&self, v: &Value) -> EvalResult<Value> {
+        note_configuration_use();
         Ok(match v {
             Value::Attrs(a) => {
                 let mut entries = Vec::with_capacity(a.len());
@@ -285,6 +313,7 @@ impl World {
         if !env.tainted {
             return Ok(env.clone());
         }
+        note_configuration_use();
         let key = Rc::as_ptr(env) as usize;
         if let Some((_, c)) = self.envs.borrow().get(&key) {
             return Ok(c.clone());

@@ -160,6 +160,31 @@ struct Module {
     imports: Src,
     options: Src,
     config: Src,
+    /// The template it was made from, whose holes a configuration binds.
+    template: Option<Rc<share::Template>>,
+    /// Whether `file` is the importing module's (no `_file` of its own).
+    file_inherited: bool,
+    /// Whether `key` is derived from the importing module's (no `key`).
+    key_inherited: bool,
+}
+
+impl Module {
+    /// The module with its template parts used by configuration `w`.
+    fn in_world(&self, w: &Option<Rc<World>>) -> Module {
+        let re = |x: &Src| Src { v: x.v.clone(), w: if x.w.is_some() { w.clone() } else { None } };
+        Module {
+            file: self.file.clone(),
+            class: re(&self.class),
+            key: self.key.clone(),
+            disabled_modules: re(&self.disabled_modules),
+            imports: re(&self.imports),
+            options: re(&self.options),
+            config: re(&self.config),
+            template: self.template.clone(),
+            file_inherited: self.file_inherited,
+            key_inherited: self.key_inherited,
+        }
+    }
 }
 
 /// The arguments every module receives (built once per evaluation).
@@ -232,6 +257,9 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> Eval
         }
         let config = wrap(a.get(sym!("config")).cloned().unwrap_or_else(empty_attrs));
         return Ok(Module {
+            template: None,
+            file_inherited: a.get(sym!("_file")).is_none(),
+            key_inherited: a.get(sym!("key")).is_none(),
             file: to_string_or(ev, &mv, a, "_file", file, span)?,
             class,
             key: to_string_or(ev, &mv, a, "key", key, span)?,
@@ -273,6 +301,9 @@ fn unify(ev: &mut Evaluator, file: &str, key: &str, m: &Src, span: Span) -> Eval
         }),
     };
     Ok(Module {
+        template: None,
+        file_inherited: a.get(sym!("_file")).is_none(),
+        key_inherited: a.get(sym!("key")).is_none(),
         file: to_string_or(ev, &mv, a, "_file", file, span)?,
         class,
         key: to_string_or(ev, &mv, a, "key", key, span)?,
@@ -448,6 +479,8 @@ fn module_template(ev: &mut Evaluator, f: &Value, margs: &ModuleArgs, span: Span
 struct Collector<'a> {
     lib: &'a Value,
     class: Option<String>,
+    /// `class` as a number, for the collection memo.
+    class_id: u32,
     prefix: Vec<String>,
     margs: ModuleArgs,
     span: Span,
@@ -457,7 +490,10 @@ struct Collector<'a> {
 struct Structured {
     key: NixString,
     module: Rc<Module>,
-    children: Vec<Structured>,
+    children: Vec<Rc<Structured>>,
+    /// Its place in the importing list (1-based), which an anonymous
+    /// module's key is made from.
+    index: usize,
 }
 
 struct Disabled {
@@ -478,6 +514,9 @@ impl Collector<'_> {
                 return self.load_template(ev, &t, &mv.v, fallback_file, fallback_key);
             }
             let f = mv.value()?;
+            // Called with this configuration's arguments: what it makes is
+            // this configuration's alone.
+            dendrite_eval::world::note_configuration_use();
             let applied = apply_module_args(ev, fallback_key, &f, &self.margs, span)?;
             return unify(ev, fallback_file, fallback_key, &Src::own(applied), span);
         }
@@ -516,14 +555,20 @@ impl Collector<'_> {
                     let import = dendrite_eval::builtins::primop("import").expect("import builtin");
                     (import.func)(ev, std::slice::from_ref(&mv), span)?
                 };
-                if is_function(ev, &imported, span)? {
-                    if let Some(t) = module_template(ev, &imported, &self.margs, span) {
-                        return self.load_template(ev, &t, &imported, &path, &path);
+                let module = if is_function(ev, &imported, span)? {
+                    match module_template(ev, &imported, &self.margs, span) {
+                        Some(t) => self.load_template(ev, &t, &imported, &path, &path)?,
+                        None => {
+                            dendrite_eval::world::note_configuration_use();
+                            let applied = apply_module_args(ev, &path, &imported, &self.margs, span)?;
+                            unify(ev, &path, &path, &Src::own(applied), span)?
+                        }
                     }
-                    let applied = apply_module_args(ev, &path, &imported, &self.margs, span)?;
-                    return unify(ev, &path, &path, &Src::own(applied), span);
-                }
-                unify(ev, &path, &path, &Src::own(imported), span)
+                } else {
+                    unify(ev, &path, &path, &Src::own(imported), span)?
+                };
+                // The fallbacks are the path's own, not the importer's.
+                Ok(Module { file_inherited: false, key_inherited: false, ..module })
             }
         }
     }
@@ -533,7 +578,7 @@ impl Collector<'_> {
     fn load_template(
         &self,
         ev: &mut Evaluator,
-        t: &share::Template,
+        t: &Rc<share::Template>,
         f: &Value,
         file: &str,
         key: &str,
@@ -545,9 +590,18 @@ impl Collector<'_> {
             let formals = function_args(ev, f, span)?;
             crate::record::requests(ev, margs.record, key, f, &formals);
         }
+        self.bind_holes(t, key);
+        let module = unify(ev, file, key, &Src::shared(t.result.clone(), &Some(world.clone())), span)?;
+        Ok(Module { template: Some(t.clone()), ..module })
+    }
+
+    /// Binds template `t`'s holes in this configuration: the signature's
+    /// by the first template a configuration loads, a template's own ones
+    /// by that template (module `key` names it in errors).
+    fn bind_holes(&self, t: &share::Template, key: &str) {
+        let margs = &self.margs;
+        let world = &margs.world;
         let (shared, own) = t.holes.split_at(t.shared_holes);
-        // The signature's holes are bound by the first template a
-        // configuration loads, a template's own ones by that template.
         for holes in [shared, own] {
             if let Some(first) = holes.first()
                 && !world.binds(&first.hole)
@@ -556,13 +610,12 @@ impl Collector<'_> {
                 for h in holes {
                     let value = match margs.args.get(h.name) {
                         Some(v) => v.clone(),
-                        None => module_arg(margs, &key, h.name, span),
+                        None => module_arg(margs, &key, h.name, self.span),
                     };
                     world.bind(&h.hole, value);
                 }
             }
         }
-        unify(ev, file, key, &Src::shared(t.result.clone(), &Some(world.clone())), span)
     }
 
     fn not_a_module(&self, ev: &mut Evaluator, fallback_file: &str, t: Value) -> EvalResult<EvalError> {
@@ -652,7 +705,8 @@ impl Collector<'_> {
         parent_key: &str,
         initial: &Src,
         disabled: &mut Vec<Disabled>,
-    ) -> EvalResult<Vec<Structured>> {
+        top: bool,
+    ) -> EvalResult<Vec<Rc<Structured>>> {
         // Under the checker (a recorder is installed), a module that is an
         // unknown value (an input dendrite cannot see, a file that does not
         // parse) is left out and the evaluation marked incomplete.
@@ -670,6 +724,15 @@ impl Collector<'_> {
         };
         let mut out = Vec::with_capacity(list.len());
         for (i, x) in list.iter().enumerate() {
+            let memo = self.memo_key(ev, &list_src.child(x.clone()), top && i + 1 == list.len());
+            if let Some((k, _)) = &memo
+                && let Some(done) = collect_memo::get(k)
+            {
+                out.push(self.replay(&done, parent_file, parent_key, i + 1));
+                continue;
+            }
+            let uses = dendrite_eval::world::configuration_uses();
+            let disabled_before = disabled.len();
             let anon = format!("{parent_key}:anon-{}", i + 1);
             let module = match self.load(ev, parent_file, &anon, &list_src.child(x.clone())) {
                 Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
@@ -693,10 +756,65 @@ impl Collector<'_> {
             if !ev.expect_list(&dm)?.is_empty() {
                 disabled.push(Disabled { file: module.file.clone(), disabled: dm });
             }
-            let children = self.collect(ev, &file, &key.to_str_lossy(), &module.imports, disabled)?;
-            out.push(Structured { key, module: Rc::new(module), children });
+            let children = self.collect(ev, &file, &key.to_str_lossy(), &module.imports, disabled, false)?;
+            let s = Rc::new(Structured { key, module: Rc::new(module), children, index: i + 1 });
+            // Made from nothing of this configuration's: every other
+            // configuration with the same arguments and class gets the same.
+            if let Some((k, keep)) = memo
+                && uses == dendrite_eval::world::configuration_uses()
+                && disabled.len() == disabled_before
+            {
+                collect_memo::offer(k, keep, &s);
+            }
+            out.push(s);
         }
         Ok(out)
+    }
+
+    /// The memo key of module `m` (forced): its identity, the arguments'
+    /// signature and the class. `None` when collections are not shared
+    /// (sharing off, the checker's record, a module of this evaluation
+    /// alone such as its internal one).
+    fn memo_key(&self, ev: &mut Evaluator, m: &Src, internal: bool) -> Option<(collect_memo::Key, Value)> {
+        let sig = self.margs.sig?;
+        if internal || self.margs.record.is_some() {
+            return None;
+        }
+        let uses = dendrite_eval::world::configuration_uses();
+        let forced = m.force(ev).ok()?;
+        // A configuration's own copy is nobody else's to reuse.
+        if uses != dendrite_eval::world::configuration_uses() {
+            return None;
+        }
+        let id = forced.v.identity()?;
+        Some(((id, sig, self.class_id), forced.v))
+    }
+
+    /// A memoized module tree as this configuration collects it: its
+    /// template holes bound here, anonymous keys and inherited files made
+    /// from the importing module's.
+    fn replay(&self, s: &Structured, parent_file: &str, parent_key: &str, index: usize) -> Rc<Structured> {
+        let m = &s.module;
+        let key = if m.key_inherited { NixString::from(format!("{parent_key}:anon-{index}")) } else { s.key.clone() };
+        let key_str = key.to_str_lossy();
+        if let Some(t) = &m.template {
+            self.bind_holes(t, &key_str);
+        }
+        let module = Module {
+            file: if m.file_inherited { name_value(parent_file) } else { m.file.clone() },
+            key: if m.key_inherited { Value::String(key.clone()) } else { m.key.clone() },
+            ..m.in_world(&Some(self.margs.world.clone()))
+        };
+        let children = if s.children.is_empty() {
+            Vec::new()
+        } else {
+            let file = match &module.file {
+                Value::String(f) => f.to_str_lossy().into_owned(),
+                _ => String::new(),
+            };
+            s.children.iter().map(|c| self.replay(c, &file, &key_str, c.index)).collect()
+        };
+        Rc::new(Structured { key: key.clone(), module: Rc::new(module), children, index })
     }
 
     /// The keys `disabledModules` entries name.
@@ -752,6 +870,78 @@ impl Collector<'_> {
     }
 }
 
+/// Module trees collected once for every configuration that imports them
+/// with the same arguments and class (a fleet's aggregates: the same
+/// deferred module in every machine), when what was collected used
+/// nothing of the configuration that collected it.
+mod collect_memo {
+    use super::*;
+
+    /// A module's identity, the arguments' signature and the class.
+    pub(super) type Key = (usize, u32, u32);
+
+    /// A module seen once is only remembered as seen: most are one
+    /// configuration's own (a machine's module, whose tree is that whole
+    /// configuration), and keeping their trees would keep the
+    /// configurations.
+    enum Entry {
+        Seen,
+        Done(Rc<Structured>),
+    }
+
+    thread_local! {
+        /// Each entry beside its module, kept alive so that its address
+        /// is not reused.
+        static MEMO: RefCell<FxHashMap<Key, (Value, Entry)>> = RefCell::new(FxHashMap::default());
+        static CLASSES: RefCell<FxHashMap<Option<String>, u32>> = RefCell::new(FxHashMap::default());
+        /// Stands for the configuration in a remembered tree's parts, so
+        /// that the tree keeps none alive.
+        static ANY: Rc<World> = World::new();
+    }
+
+    /// The number of class `class`.
+    pub(super) fn class_id(class: Option<&str>) -> u32 {
+        CLASSES.with(|c| {
+            let mut c = c.borrow_mut();
+            let n = c.len() as u32;
+            *c.entry(class.map(str::to_owned)).or_insert(n)
+        })
+    }
+
+    /// The remembered tree of `key`.
+    pub(super) fn get(key: &Key) -> Option<Rc<Structured>> {
+        MEMO.with(|m| match m.borrow().get(key) {
+            Some((_, Entry::Done(s))) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    /// Offers tree `s` of module `keep` for `key`: kept the second time.
+    pub(super) fn offer(key: Key, keep: Value, s: &Structured) {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            match m.get_mut(&key) {
+                None => {
+                    m.insert(key, (keep, Entry::Seen));
+                }
+                Some((_, e @ Entry::Seen)) => *e = Entry::Done(ANY.with(|w| strip(s, w))),
+                Some(_) => {}
+            }
+        })
+    }
+
+    /// `s` with every template part's configuration replaced by `w`.
+    fn strip(s: &Structured, w: &Rc<World>) -> Rc<Structured> {
+        let w = Some(w.clone());
+        Rc::new(Structured {
+            key: s.key.clone(),
+            module: Rc::new(s.module.in_world(&w)),
+            children: s.children.iter().map(|c| strip(c, w.as_ref().expect("some"))).collect(),
+            index: s.index,
+        })
+    }
+}
+
 /// `lib.strings.isConvertibleWithToString`.
 fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bool> {
     let v = ev.force(v)?;
@@ -773,21 +963,21 @@ fn is_convertible_with_to_string(ev: &mut Evaluator, v: &Value) -> EvalResult<bo
 
 /// Breadth-first, first-key-wins flattening (`genericClosure` over keys),
 /// skipping disabled modules.
-fn flatten(structured: &[Structured], disabled: &FxHashSet<String>) -> Vec<Rc<Module>> {
+fn flatten(structured: &[Rc<Structured>], disabled: &FxHashSet<String>) -> Vec<Rc<Module>> {
     let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
     let mut out = Vec::new();
-    let mut queue: std::collections::VecDeque<&Structured> = structured.iter().collect();
+    let mut queue: std::collections::VecDeque<&Structured> = structured.iter().map(|s| &**s).collect();
     while let Some(s) = queue.pop_front() {
         if (!disabled.is_empty() && disabled.contains(&*s.key.to_str_lossy())) || !seen.insert(s.key.as_bytes()) {
             continue;
         }
         out.push(s.module.clone());
-        queue.extend(s.children.iter());
+        queue.extend(s.children.iter().map(|c| &**c));
     }
     out
 }
 
-fn graph(structured: &[Structured], disabled: &FxHashSet<String>, top: bool) -> Value {
+fn graph(structured: &[Rc<Structured>], disabled: &FxHashSet<String>, top: bool) -> Value {
     let items = structured
         .iter()
         .filter(|s| !(top && s.key.as_bytes() == b"lib/modules.nix"))
@@ -868,7 +1058,7 @@ struct State {
 struct Collected {
     modules: Vec<Rc<Module>>,
     /// What `graph` is made from, when it is asked for (rarely).
-    structured: Vec<Structured>,
+    structured: Vec<Rc<Structured>>,
     disabled_keys: FxHashSet<String>,
 }
 
@@ -984,6 +1174,7 @@ impl State {
             .then(|| share::signature(&margs, &[sym!("config"), sym!("options")]));
         let collector = Collector {
             lib: &self.lib,
+            class_id: collect_memo::class_id(class.as_deref()),
             class,
             prefix: self.args.prefix.clone(),
             // `_module.args` lookups go through the same `config` argument,
@@ -1000,7 +1191,8 @@ impl State {
         let mut initial: Vec<Value> = ev.expect_list(&self.regular_modules)?.iter().cloned().collect();
         initial.push(internal);
         let mut disabled = Vec::new();
-        let structured = collector.collect(ev, UNKNOWN_MODULE, "", &Src::own(Value::list(initial)), &mut disabled)?;
+        let structured =
+            collector.collect(ev, UNKNOWN_MODULE, "", &Src::own(Value::list(initial)), &mut disabled, true)?;
         // `modulesPath` is only needed to resolve relative `disabledModules`.
         let modules_path = match self.args.special_args.get(sym!("modulesPath")) {
             Some(p) if !disabled.is_empty() => to_string(ev, &p.clone(), span)?,

@@ -96,3 +96,54 @@ fn shared_and_unshared_evaluations_agree_and_unconfigured_levels_are_made_once()
     let (_, same) = eval(false, levels, base);
     assert!(!same, "unshared: a `features.b` level per machine");
 }
+
+/// A module tree that every configuration imports (an aggregate) is
+/// collected once and replayed: anonymous keys and inherited files follow
+/// each configuration's own import position and file, a template's own
+/// arguments are each configuration's, and results match unshared ones.
+#[test]
+fn a_shared_aggregate_tree_is_replayed_with_each_configurations_keys_files_and_arguments() {
+    let Some(lib) = lib_dir() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write("base.nix", BASE);
+    for (name, port) in [("a", 1001), ("b", 1002)] {
+        write(&format!("{name}.nix"), &FEATURE.replace("NAME", name).replace("PORT", &port.to_string()));
+    }
+    // `greeting` is not a module argument the evaluation provides: each
+    // configuration gives its own through `_module.args`.
+    let aggregate = r#"{ imports = [
+      { _file = "via-agg"; imports = [ ./a.nix ]; }
+      { imports = [ ({ greeting, ... }: { services.enabled = [ greeting ]; }) ]; }
+      ./b.nix
+    ]; }"#;
+    // The aggregate at a different place in each configuration; the third
+    // and fourth replay what the second kept.
+    let machine = |n: usize, enabled: &str| {
+        let mut modules = vec!["./base.nix".to_string(); n];
+        modules.push("agg".to_string());
+        format!(
+            "(lib.evalModules {{ modules = [ {} {{ _module.args.greeting = \"hi-{n}\"; features.{enabled}.enable = true; }} ]; }})",
+            modules.join(" ")
+        )
+    };
+    let show = "m: { inherit (m.config) services; graph = map (g: { inherit (g) key file; imports = map (i: { inherit (i) key file; imports = map (j: j.key) i.imports; }) g.imports; }) m.graph; }";
+    let expr = format!(
+        "let lib = import {}; agg = {aggregate}; show = {show}; in builtins.toJSON (map show [ {} {} {} {} ])",
+        lib.display(),
+        machine(1, "a"),
+        machine(2, "b"),
+        machine(3, "a"),
+        machine(4, "b"),
+    );
+    let base = dir.path().to_path_buf();
+    let (shared, _) = eval(true, expr.clone(), base.clone());
+    let (plain, _) = eval(false, expr, base);
+    assert_eq!(shared, plain);
+    for n in 1..=4 {
+        assert!(shared.contains(&format!("\"hi-{n}\"")), "configuration {n}'s own argument: {shared}");
+        // The aggregate's anonymous key follows its place in the list.
+        assert!(shared.contains(&format!(":anon-{}:anon-2", n + 1)), "configuration {n}'s keys: {shared}");
+    }
+    assert!(shared.contains("\"via-agg\""), "{shared}");
+}
