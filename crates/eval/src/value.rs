@@ -226,6 +226,11 @@ impl NixString {
     pub fn has_context(&self) -> bool {
         self.0.context.is_some()
     }
+
+    /// The address of this string object (equal for clones of one string).
+    pub fn identity(&self) -> usize {
+        Rc::as_ptr(&self.0) as usize
+    }
 }
 
 impl From<&str> for NixString {

@@ -332,13 +332,23 @@ pub fn level_key<'a>(
     };
     let mut parts = Vec::new();
     let mut keep = Vec::new();
+    // A module's file is one string object in every configuration (its
+    // `_file`, or the interned fallback): kept, it is told by its address,
+    // where its bytes would be copied and hashed.
+    let file_key = |file: &Value, keep: &mut Vec<Value>| match file {
+        Value::String(s) => {
+            keep.push(file.clone());
+            ArgKey::Id(s.identity())
+        }
+        other => arg_key(other, 1),
+    };
     for (options, file, at) in decls {
-        parts.push((ArgKey::Id(clean_id(options)?), arg_key(file, 1), at));
+        parts.push((ArgKey::Id(clean_id(options)?), file_key(file, &mut keep), at));
         keep.push(options.v.clone());
     }
     let mut n = 0;
     for (config, file) in sources {
-        parts.push((ArgKey::Id(clean_id(config)?), arg_key(file, 1), None));
+        parts.push((ArgKey::Id(clean_id(config)?), file_key(file, &mut keep), None));
         keep.push(config.v.clone());
         n += 1;
     }
