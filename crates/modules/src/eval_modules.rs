@@ -724,7 +724,8 @@ impl Collector<'_> {
         };
         let mut out = Vec::with_capacity(list.len());
         for (i, x) in list.iter().enumerate() {
-            let memo = self.memo_key(ev, &list_src.child(x.clone()), top && i + 1 == list.len());
+            let src = list_src.child(x.clone());
+            let memo = self.memo_key(ev, &src, top && i + 1 == list.len());
             if let Some((k, _)) = &memo
                 && let Some(done) = collect_memo::get(k)
             {
@@ -733,8 +734,8 @@ impl Collector<'_> {
             }
             let uses = dendrite_eval::world::configuration_uses();
             let disabled_before = disabled.len();
-            let anon = format!("{parent_key}:anon-{}", i + 1);
-            let module = match self.load(ev, parent_file, &anon, &list_src.child(x.clone())) {
+            let anon = anon_key(parent_key, i + 1);
+            let module = match self.load(ev, parent_file, &anon, &src) {
                 Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
                     crate::record::incomplete(ev, self.margs.record);
                     continue;
@@ -795,7 +796,7 @@ impl Collector<'_> {
     /// from the importing module's.
     fn replay(&self, s: &Structured, parent_file: &str, parent_key: &str, index: usize) -> Rc<Structured> {
         let m = &s.module;
-        let key = if m.key_inherited { NixString::from(format!("{parent_key}:anon-{index}")) } else { s.key.clone() };
+        let key = if m.key_inherited { NixString::from(anon_key(parent_key, index)) } else { s.key.clone() };
         let key_str = key.to_str_lossy();
         if let Some(t) = &m.template {
             self.bind_holes(t, &key_str);
@@ -870,6 +871,12 @@ impl Collector<'_> {
     }
 }
 
+/// The key of the `index`th (1-based) module of an import list that has
+/// no `key` of its own (`collectStructuredModules`' fallback).
+fn anon_key(parent_key: &str, index: usize) -> String {
+    format!("{parent_key}:anon-{index}")
+}
+
 /// Module trees collected once for every configuration that imports them
 /// with the same arguments and class (a fleet's aggregates: the same
 /// deferred module in every machine), when what was collected used
@@ -924,19 +931,18 @@ mod collect_memo {
                 None => {
                     m.insert(key, (keep, Entry::Seen));
                 }
-                Some((_, e @ Entry::Seen)) => *e = Entry::Done(ANY.with(|w| strip(s, w))),
+                Some((_, e @ Entry::Seen)) => *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone())))),
                 Some(_) => {}
             }
         })
     }
 
     /// `s` with every template part's configuration replaced by `w`.
-    fn strip(s: &Structured, w: &Rc<World>) -> Rc<Structured> {
-        let w = Some(w.clone());
+    fn strip(s: &Structured, w: &Option<Rc<World>>) -> Rc<Structured> {
         Rc::new(Structured {
             key: s.key.clone(),
-            module: Rc::new(s.module.in_world(&w)),
-            children: s.children.iter().map(|c| strip(c, w.as_ref().expect("some"))).collect(),
+            module: Rc::new(s.module.in_world(w)),
+            children: s.children.iter().map(|c| strip(c, w)).collect(),
             index: s.index,
         })
     }
