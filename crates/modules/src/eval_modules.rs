@@ -590,7 +590,7 @@ impl Collector<'_> {
             let formals = function_args(ev, f, span)?;
             crate::record::requests(ev, margs.record, key, f, &formals);
         }
-        self.bind_holes(t, key);
+        self.bind_holes(t, key.as_bytes());
         let module = unify(ev, file, key, &Src::shared(t.result.clone(), &Some(world.clone())), span)?;
         Ok(Module { template: Some(t.clone()), ..module })
     }
@@ -598,7 +598,7 @@ impl Collector<'_> {
     /// Binds template `t`'s holes in this configuration: the signature's
     /// by the first template a configuration loads, a template's own ones
     /// by that template (module `key` names it in errors).
-    fn bind_holes(&self, t: &share::Template, key: &str) {
+    fn bind_holes(&self, t: &share::Template, key: &[u8]) {
         let margs = &self.margs;
         let world = &margs.world;
         let (shared, own) = t.holes.split_at(t.shared_holes);
@@ -606,7 +606,7 @@ impl Collector<'_> {
             if let Some(first) = holes.first()
                 && !world.binds(&first.hole)
             {
-                let key: Rc<str> = Rc::from(key);
+                let key: Rc<str> = Rc::from(&*String::from_utf8_lossy(key));
                 for h in holes {
                     let value = match margs.args.get(h.name) {
                         Some(v) => v.clone(),
@@ -729,7 +729,7 @@ impl Collector<'_> {
             if let Some((k, _)) = &memo
                 && let Some(done) = collect_memo::get(k)
             {
-                out.push(self.replay(&done, parent_file, parent_key, i + 1));
+                out.push(self.replay(&done, &name_value(parent_file), parent_key.as_bytes(), i + 1));
                 continue;
             }
             let uses = dendrite_eval::world::configuration_uses();
@@ -794,15 +794,16 @@ impl Collector<'_> {
     /// A memoized module tree as this configuration collects it: its
     /// template holes bound here, anonymous keys and inherited files made
     /// from the importing module's.
-    fn replay(&self, s: &Structured, parent_file: &str, parent_key: &str, index: usize) -> Rc<Structured> {
+    fn replay(&self, s: &Structured, parent_file: &Value, parent_key: &[u8], index: usize) -> Rc<Structured> {
         let m = &s.module;
-        let key = if m.key_inherited { NixString::from(anon_key(parent_key, index)) } else { s.key.clone() };
-        let key_str = key.to_str_lossy();
+        // Keys are built and passed on as bytes: an anonymous key is its
+        // importer's, which can be long, and a replay makes one per module.
+        let key = if m.key_inherited { NixString::new(anon_key_bytes(parent_key, index)) } else { s.key.clone() };
         if let Some(t) = &m.template {
-            self.bind_holes(t, &key_str);
+            self.bind_holes(t, key.as_bytes());
         }
         let module = Module {
-            file: if m.file_inherited { name_value(parent_file) } else { m.file.clone() },
+            file: if m.file_inherited { parent_file.clone() } else { m.file.clone() },
             key: if m.key_inherited { Value::String(key.clone()) } else { m.key.clone() },
             ..m.in_world(&Some(self.margs.world.clone()))
         };
@@ -810,12 +811,12 @@ impl Collector<'_> {
             Vec::new()
         } else {
             let file = match &module.file {
-                Value::String(f) => f.to_str_lossy().into_owned(),
-                _ => String::new(),
+                f @ Value::String(_) => f.clone(),
+                _ => name_value(""),
             };
-            s.children.iter().map(|c| self.replay(c, &file, &key_str, c.index)).collect()
+            s.children.iter().map(|c| self.replay(c, &file, key.as_bytes(), c.index)).collect()
         };
-        Rc::new(Structured { key: key.clone(), module: Rc::new(module), children, index })
+        Rc::new(Structured { key, module: Rc::new(module), children, index })
     }
 
     /// The keys `disabledModules` entries name.
@@ -874,7 +875,28 @@ impl Collector<'_> {
 /// The key of the `index`th (1-based) module of an import list that has
 /// no `key` of its own (`collectStructuredModules`' fallback).
 fn anon_key(parent_key: &str, index: usize) -> String {
-    format!("{parent_key}:anon-{index}")
+    String::from_utf8(anon_key_bytes(parent_key.as_bytes(), index)).unwrap_or_default()
+}
+
+/// [`anon_key`] of a key's bytes, made in one allocation.
+fn anon_key_bytes(parent_key: &[u8], index: usize) -> Vec<u8> {
+    const SEP: &[u8] = b":anon-";
+    let mut digits = [0u8; 20];
+    let mut n = index;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut k = Vec::with_capacity(parent_key.len() + SEP.len() + digits.len() - at);
+    k.extend_from_slice(parent_key);
+    k.extend_from_slice(SEP);
+    k.extend_from_slice(&digits[at..]);
+    k
 }
 
 /// Module trees collected once for every configuration that imports them
@@ -2016,14 +2038,17 @@ impl MergeNode {
         } else {
             None
         };
-        if let Some((matched, unmatched)) = key.as_ref().and_then(|(k, _)| share::cached_level(k)) {
+        if let Some((matched, unmatched)) = key.as_ref().and_then(share::cached_level) {
             return Ok(NameResult { matched, unmatched });
         }
+        let keep = key.as_ref().map(|_| {
+            share::level_keep(decls.iter().map(|d| (&d.options, &d.file)), nested.iter().map(|c| (&c.config, &c.file)))
+        });
         // The parts keep their configuration, which values that reach no
         // hole never consult.
         let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
         let merged = node.result(ev)?;
-        if let Some((key, keep)) = key {
+        if let Some((key, keep)) = key.zip(keep) {
             share::store_level(key, keep, merged.matched.clone(), merged.unmatched.clone());
         }
         Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })

@@ -309,50 +309,68 @@ pub fn arg_hole(sig: u32, name: Symbol) -> Value {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LevelKey {
     lib: usize,
-    loc: Vec<String>,
+    loc: u32,
     parts: Vec<(ArgKey, ArgKey, Option<Span>)>,
     sources: usize,
 }
 
-/// The key of a level made of these parts, and the parts' values (which
-/// must stay alive while the key is used, so that their identities are not
-/// reused); `None` when a part is not a template's value that reaches no
-/// hole.
+/// The key of a level made of these parts; `None` when a part is not a
+/// template's value that reaches no hole. Looking a level up keeps
+/// nothing alive: [`level_keep`] gives what to keep when it is stored.
 pub fn level_key<'a>(
     lib: &Value,
     loc: &[String],
-    decls: impl Iterator<Item = (&'a Src, &'a Value, Option<Span>)>,
-    sources: impl Iterator<Item = (&'a Src, &'a Value)>,
-) -> Option<(LevelKey, Vec<Value>)> {
+    decls: impl ExactSizeIterator<Item = (&'a Src, &'a Value, Option<Span>)>,
+    sources: impl ExactSizeIterator<Item = (&'a Src, &'a Value)>,
+) -> Option<LevelKey> {
     let clean_id = |s: &Src| -> Option<usize> {
         if !s.is_shared() || taint(&s.v) != Taint::Clean {
             return None;
         }
         s.v.identity()
     };
-    let mut parts = Vec::new();
-    let mut keep = Vec::new();
     // A module's file is one string object in every configuration (its
-    // `_file`, or the interned fallback): kept, it is told by its address,
-    // where its bytes would be copied and hashed.
-    let file_key = |file: &Value, keep: &mut Vec<Value>| match file {
-        Value::String(s) => {
-            keep.push(file.clone());
-            ArgKey::Id(s.identity())
-        }
+    // `_file`, or the interned fallback): told by its address (and kept
+    // alive by the stored level), where its bytes would be copied and
+    // hashed.
+    let file_key = |file: &Value| match file {
+        Value::String(s) => ArgKey::Id(s.identity()),
         other => arg_key(other, 1),
     };
+    let n = sources.len();
+    let mut parts = Vec::with_capacity(decls.len() + n);
     for (options, file, at) in decls {
-        parts.push((ArgKey::Id(clean_id(options)?), file_key(file, &mut keep), at));
-        keep.push(options.v.clone());
+        parts.push((ArgKey::Id(clean_id(options)?), file_key(file), at));
     }
-    let mut n = 0;
     for (config, file) in sources {
-        parts.push((ArgKey::Id(clean_id(config)?), file_key(file, &mut keep), None));
-        keep.push(config.v.clone());
-        n += 1;
+        parts.push((ArgKey::Id(clean_id(config)?), file_key(file), None));
     }
-    Some((LevelKey { lib: lib.identity()?, loc: loc.to_vec(), parts, sources: n }, keep))
+    Some(LevelKey { lib: lib.identity()?, loc: loc_id(loc), parts, sources: n })
+}
+
+/// The values a stored level's key names by identity (its parts and
+/// their files), which must stay alive so that no address is reused.
+pub fn level_keep<'a>(
+    decls: impl Iterator<Item = (&'a Src, &'a Value)>,
+    sources: impl Iterator<Item = (&'a Src, &'a Value)>,
+) -> Vec<Value> {
+    decls.chain(sources).flat_map(|(part, file)| [part.v.clone(), file.clone()]).collect()
+}
+
+/// The number standing for an option location in level keys.
+fn loc_id(loc: &[String]) -> u32 {
+    thread_local! {
+        static LOCS: RefCell<FxHashMap<Vec<String>, u32>> = RefCell::new(FxHashMap::default());
+    }
+    LOCS.with(|l| {
+        if let Some(id) = l.borrow().get(loc) {
+            return *id;
+        }
+        let mut l = l.borrow_mut();
+        let id = l.len() as u32;
+        l.insert(loc.to_vec(), id);
+        id
+    })
 }
 
 /// A level's result, kept with the values whose identities its key holds.
