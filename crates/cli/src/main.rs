@@ -25,11 +25,9 @@ struct Cli {
 enum Command {
     /// Evaluate a Nix file or expression and print the result, like
     /// `nix-instantiate --eval`.
-    ///
-    /// Examples:
-    ///   dendrite eval -E '1 + 2'
-    ///   dendrite eval --strict --json ./default.nix -A packages
-    ///   dendrite eval file.nix --arg pkgs '{}' --argstr name foo
+    #[command(
+        after_help = "Examples:\n  dendrite eval -E '1 + 2'\n  dendrite eval --strict --json ./default.nix -A packages\n  dendrite eval file.nix --arg pkgs '{}' --argstr name foo"
+    )]
     Eval(EvalArgs),
     /// Check a dendritic flake: evaluate its top-level configuration and
     /// every machine's module closure without Nix, and report namespace
@@ -43,11 +41,9 @@ enum Command {
     /// are skipped. Rules and severities: docs/rules/, dendrite.toml.
     ///
     /// Exit status: 0 no errors, 1 errors found, 2 could not run.
-    ///
-    /// Examples:
-    ///   dendrite check                     # the flake in the current directory
-    ///   dendrite check ~/fleet --format json
-    ///   dendrite check . --input clan-core=../clan-core
+    #[command(
+        after_help = "Examples:\n  dendrite check                     # the flake in the current directory\n  dendrite check ~/fleet --format json\n  dendrite check . --input clan-core=../clan-core"
+    )]
     Check(CheckArgs),
     /// Print the module import graph of a dendritic flake: which file
     /// defines which `flake.modules.<class>.<name>` entry (dashed edges) and
@@ -57,9 +53,9 @@ enum Command {
     /// Run the language server on stdin/stdout: `dendrite check`'s findings
     /// as you type (for every file of the flake), go to definition and hover
     /// for `flake.modules` keys, completion of keys and classes.
-    ///
-    /// Neovim: vim.lsp.start({ name = "dendrite", cmd = { "dendrite", "lsp" },
-    ///   root_dir = vim.fs.root(0, "flake.nix") })
+    #[command(
+        after_help = "Neovim:\n  vim.lsp.start({ name = \"dendrite\", cmd = { \"dendrite\", \"lsp\" },\n    root_dir = vim.fs.root(0, \"flake.nix\") })"
+    )]
     Lsp,
 }
 

@@ -107,3 +107,13 @@ fn changed_reports_only_staged_files() {
     let (_, all) = dendrite(&["check", d, "--format", "json"]);
     assert!(all.contains("\"code\":\"D601\""), "without --changed both are reported: {all}");
 }
+
+#[test]
+fn help_shows_each_example_on_its_own_line() {
+    for (cmd, example) in [("check", "  dendrite check ~/fleet --format json"), ("eval", "  dendrite eval -E '1 + 2'")]
+    {
+        let (code, out) = dendrite(&[cmd, "--help"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.lines().any(|l| l == example), "`dendrite {cmd} --help` lacks the line {example:?}:\n{out}");
+    }
+}
