@@ -130,7 +130,14 @@ fn gen_list(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value>
         return Err(EvalError::new(ErrorKind::Eval, format!("cannot create list of size {n}")));
     }
     let f = fn_arg(ev, &args[0], "first", "genList")?;
-    Ok(Value::list((0..n).map(|i| Value::lazy_apply(f.clone(), Value::Int(i), span)).collect()))
+    // A size no memory can hold is an error, as Nix's failed allocation is,
+    // not a capacity overflow that aborts the process.
+    let mut out = Vec::new();
+    if out.try_reserve_exact(n as usize).is_err() {
+        return Err(EvalError::new(ErrorKind::Eval, format!("cannot create list of size {n}: out of memory")));
+    }
+    out.extend((0..n).map(|i| Value::lazy_apply(f.clone(), Value::Int(i), span)));
+    Ok(Value::list(out))
 }
 
 fn concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
