@@ -26,6 +26,10 @@ let
       file = classFiles.${class} or classFiles.generic;
     in
     import file ({ inherit lib unknown; } // extra);
+  # One model per class for every machine: its unknown values are then the
+  # same objects in each evaluation, so machines share module templates
+  # and option levels instead of each evaluating every module again.
+  byClass = builtins.mapAttrs (class: _: classModel class { }) classFiles;
 in
 {
   class,
@@ -36,7 +40,7 @@ in
   name ? null,
 }:
 let
-  m = classModel class (lib.optionalAttrs (class == "homeManager") { inherit os; });
+  m = if class == "homeManager" then classModel class { inherit os; } else byClass.${class} or byClass.generic;
   result = lib.evalModules {
     inherit class;
     specialArgs = m.specialArgs // specialArgs;
