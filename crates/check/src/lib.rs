@@ -36,11 +36,11 @@ pub use config::Config;
 pub use diag::{Diagnostic, Location, RULES, Severity};
 pub use load::InputInfo;
 
-/// The most machines one worker process checks. A checked machine's
-/// memory stays until its worker exits, so small shards keep memory and
-/// page faults down: on the N=5000/M=500 synthetic tree, 4 instead of 16
-/// took 43 s and 0.46 GB instead of 56 s and 1.15 GB; 2 was no faster.
-const MACHINES_PER_WORKER: usize = 4;
+/// The most machines one worker process checks. With machines sharing
+/// module templates (made once, before the fork) a worker's machines are
+/// cheap, so shards are larger than when each machine was evaluated on its
+/// own (then 4 kept memory down: docs/design/native-modules.md).
+const MACHINES_PER_WORKER: usize = 16;
 
 /// What to check and how.
 #[derive(Clone, Debug, Default)]
@@ -234,11 +234,10 @@ pub(crate) fn new_evaluator(opts: &CheckOptions) -> Evaluator {
         print_traces: false,
         native_modules: true,
         store_dir: opts.store_dir.clone().unwrap_or_else(|| "/nix/store".into()),
-        // Sharing module evaluations between machines does not pay off yet
-        // under the checker's walk of every option (measured slower, with
-        // more memory, on the synthetic fleets: docs/design/native-modules.md);
-        // `DENDRITE_SHARE_MODULES=1` turns it on.
-        share_modules: dendrite_eval::settings::env_flag("DENDRITE_SHARE_MODULES") == Some(true),
+        // Machines share module templates and option levels
+        // (docs/design/native-modules.md); `DENDRITE_SHARE_MODULES=0`
+        // evaluates each machine on its own.
+        share_modules: dendrite_eval::settings::env_flag("DENDRITE_SHARE_MODULES") != Some(false),
         ..EvalSettings::from_env()
     };
     let mut ev = Evaluator::new(RootDatabase::default(), settings);
@@ -341,20 +340,34 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
     // Machines are independent: worker processes check shares of them
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
-    let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
     if let Some(jobs) = jobs.filter(|j| *j > 0 && !machines.is_empty()) {
+        // With sharing, the first machine is checked here: the module
+        // templates and option levels it makes are then every worker's,
+        // inherited with the fork, instead of each worker making its own.
+        let warm = usize::from(ev.settings.share_modules && machines.len() > 1);
+        let (first, rest) = machines.split_at(warm);
+        for m in first {
+            walk::check_machine(ev, cx, m);
+        }
+        let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
         // Shards of a few machines each: a worker's memory stays small.
-        let per = machines.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
-        let shards = machines.len().div_ceil(per);
+        let per = rest.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
+        let shards = rest.len().div_ceil(per);
         let results = parallel::fork_map(shards, jobs, |k| {
             let before = cx.diags.len();
-            let mine: Vec<&walk::Machine> = machines.iter().skip(k * per).take(per).collect();
+            let machines_before = cx.summary.machines;
+            let skipped_before = cx.summary.machines_skipped;
+            let mine: Vec<&walk::Machine> = rest.iter().skip(k * per).take(per).collect();
             for m in &mine {
                 walk::check_machine(ev, cx, m);
             }
             rules::vars(ev, cx, &mine);
             rules::recorded(ev, cx, from);
-            parallel::encode(&cx.diags[before..], cx.summary.machines, cx.summary.machines_skipped)
+            parallel::encode(
+                &cx.diags[before..],
+                cx.summary.machines - machines_before,
+                cx.summary.machines_skipped - skipped_before,
+            )
         });
         if let Some(results) = results {
             for bytes in results {
@@ -364,11 +377,17 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
                     cx.summary.machines_skipped += skipped;
                 }
             }
+            rules::vars(ev, cx, &first.iter().collect::<Vec<_>>());
             return;
         }
-    }
-    for m in machines {
-        walk::check_machine(ev, cx, m);
+        // No workers (fork failed): the rest here.
+        for m in rest {
+            walk::check_machine(ev, cx, m);
+        }
+    } else {
+        for m in machines {
+            walk::check_machine(ev, cx, m);
+        }
     }
     let all: Vec<&walk::Machine> = machines.iter().collect();
     rules::vars(ev, cx, &all);
