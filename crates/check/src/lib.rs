@@ -340,15 +340,16 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
     // Machines are independent: worker processes check shares of them
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
-    if let Some(jobs) = jobs.filter(|j| *j > 0 && !machines.is_empty()) {
-        // With sharing, the first machine is checked here: the module
-        // templates and option levels it makes are then every worker's,
-        // inherited with the fork, instead of each worker making its own.
-        let warm = usize::from(ev.settings.share_modules && machines.len() > 1);
-        let (first, rest) = machines.split_at(warm);
-        for m in first {
-            walk::check_machine(ev, cx, m);
-        }
+    let jobs = jobs.filter(|j| *j > 0 && !machines.is_empty());
+    // With sharing and workers, the first machine is checked here: the
+    // module templates and option levels it makes are then every worker's,
+    // inherited with the fork, instead of each worker making its own.
+    let warm = usize::from(jobs.is_some() && ev.settings.share_modules && machines.len() > 1);
+    let (first, rest) = machines.split_at(warm);
+    for m in first {
+        walk::check_machine(ev, cx, m);
+    }
+    if let Some(jobs) = jobs {
         let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
         // Shards of a few machines each: a worker's memory stays small.
         let per = rest.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
@@ -380,14 +381,10 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
             rules::vars(ev, cx, &first.iter().collect::<Vec<_>>());
             return;
         }
-        // No workers (fork failed): the rest here.
-        for m in rest {
-            walk::check_machine(ev, cx, m);
-        }
-    } else {
-        for m in machines {
-            walk::check_machine(ev, cx, m);
-        }
+    }
+    // No workers (asked for none, or the fork failed): the rest here.
+    for m in rest {
+        walk::check_machine(ev, cx, m);
     }
     let all: Vec<&walk::Machine> = machines.iter().collect();
     rules::vars(ev, cx, &all);
