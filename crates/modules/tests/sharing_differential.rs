@@ -80,7 +80,7 @@ fn feature(rng: &mut Rng, name: &str, other: Option<&str>) -> String {
             4 => format!("services.users.{name}.uid = cfg.port + {};", rng.below(10)),
             5 => format!("services.lazy.{name} = \"{name}:${{toString (builtins.length cfg.tags)}}\";"),
             6 => format!("services.label = lib.mkOverride {} \"{name}\";", 90 + rng.below(20)),
-            7 if args.contains("greeting") => format!("services.enabled = [ greeting ];"),
+            7 if args.contains("greeting") => "services.enabled = [ greeting ];".to_string(),
             _ => format!("services.ports.\"{name}-extra\" = cfg.port + 1;"),
         });
     }
@@ -128,12 +128,11 @@ fn fleet(rng: &mut Rng, dir: &Path, lib: &Path) -> usize {
     for i in 0..n_features {
         aggs[i % n_aggs].push(i);
     }
-    for (a, members) in aggs.iter().enumerate() {
+    for members in &aggs {
         for (k, i) in members.iter().enumerate() {
             let other = (k > 0).then(|| format!("f{}", members[k - 1]));
             write(&format!("f{i}.nix"), &feature(rng, &format!("f{i}"), other.as_deref()));
         }
-        let _ = a;
     }
     // Aggregates written the way flake-parts merges deferred modules, as
     // paths, or with a module file of their own.
