@@ -81,6 +81,11 @@ pub struct EvalSettings {
     /// module function with the same arguments but their own `config`
     /// (on unless `DENDRITE_SHARE_MODULES=0`; native modules only).
     pub share_modules: bool,
+    /// Use a module tree that many configurations import (and that was
+    /// collected without any configuration's values) whole, as a bundle
+    /// grouped once, instead of a copy per configuration (on unless
+    /// `DENDRITE_BUNDLES=0`; with shared modules only).
+    pub bundle_modules: bool,
     /// `$HOME`, for `~/` paths.
     pub home: Option<String>,
     /// `builtins.currentTime`.
@@ -106,6 +111,7 @@ impl Default for EvalSettings {
             experimental_features: Vec::new(),
             native_modules: true,
             share_modules: true,
+            bundle_modules: true,
             home: std::env::var("HOME").ok(),
             current_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -140,6 +146,9 @@ impl EvalSettings {
         }
         if let Some(on) = env_flag("DENDRITE_SHARE_MODULES") {
             s.share_modules = on;
+        }
+        if let Some(on) = env_flag("DENDRITE_BUNDLES") {
+            s.bundle_modules = on;
         }
         if env_flag("NIX_ABORT_ON_WARN") == Some(true) {
             s.abort_on_warn = true;

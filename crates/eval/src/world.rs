@@ -57,6 +57,74 @@ pub fn note_configuration_use() {
 /// How many thunks and expressions a selection chain may pass through.
 const CHAIN_DEPTH: u32 = 16;
 
+/// A template's value that is a chain of attribute selections from a
+/// hole (`cfg.enable`, where `cfg = config.features.x`), as the hole and
+/// the names selected: the same for every configuration, which only
+/// gives the hole its value.
+pub struct Plan {
+    hole: usize,
+    path: Vec<Symbol>,
+}
+
+/// The chain of selections template value `v` is, if it is one. Template
+/// thunks that reach a hole are never evaluated (shared mode cannot, and
+/// configurations evaluate copies), so what is found stays true.
+pub fn plan(v: &Value) -> Option<Plan> {
+    fn walk(v: &Value, fuel: u32, path: &mut Vec<Symbol>) -> Option<usize> {
+        let fuel = fuel.checked_sub(1)?;
+        let Value::Thunk(t) = v else { return None };
+        enum S {
+            Hole,
+            Pending(IrPtr<Expr>, Env),
+            Select(Value, Symbol),
+            Other,
+        }
+        let s = t.peek(|s| match s {
+            ThunkState::Hole => S::Hole,
+            ThunkState::Pending(e, env) => S::Pending(*e, env.clone()),
+            ThunkState::Select(x, n, _) => S::Select(x.clone(), *n),
+            _ => S::Other,
+        });
+        match s {
+            S::Hole => Some(t.as_ptr()),
+            S::Select(x, n) => {
+                let hole = walk(&x, fuel, path)?;
+                path.push(n);
+                Some(hole)
+            }
+            S::Pending(e, env) => expr(&e, &env, fuel, path),
+            S::Other => None,
+        }
+    }
+    fn expr(e: &Expr, env: &Env, fuel: u32, path: &mut Vec<Symbol>) -> Option<usize> {
+        match &e.kind {
+            ExprKind::Var(Var::Local { depth, index, .. }) => {
+                let mut frame = env;
+                for _ in 0..*depth {
+                    frame = frame.parent.as_ref()?;
+                }
+                if frame.is_with {
+                    return None;
+                }
+                let slot = frame.slots.get(*index as usize)?.clone();
+                walk(&slot, fuel, path)
+            }
+            ExprKind::Select { expr: base, path: names, default: None } => {
+                let hole = expr(base, env, fuel.checked_sub(1)?, path)?;
+                for key in names.iter() {
+                    let AttrKey::Static(name) = key else { return None };
+                    path.push(*name);
+                }
+                Some(hole)
+            }
+            _ => None,
+        }
+    }
+    let mut path = Vec::new();
+    let hole = walk(v, CHAIN_DEPTH, &mut path)?;
+    Some(Plan { hole, path })
+}
+
 /// Attribute `name` of the configuration's value `base` (forced), unforced.
 fn pick(ev: &mut Evaluator, base: &Value, name: Symbol) -> Option<Value> {
     match ev.force(base).ok()? {
@@ -147,6 +215,25 @@ impl World {
             note_configuration_use();
         }
         r
+    }
+
+    /// This configuration's value of a template's chain of selections
+    /// `plan` (see [`plan`]): the hole's value here, and the names picked
+    /// from it one after the other. `None` when a step fails.
+    pub fn resolve(&self, ev: &mut Evaluator, plan: &Plan) -> Option<Value> {
+        let mut v = self.subst.borrow().get(&plan.hole).map(|(_, v)| v.clone())?;
+        for name in plan.path.iter() {
+            v = pick(ev, &v, *name)?;
+        }
+        note_configuration_use();
+        Some(v)
+    }
+
+    /// Records `copy` as this configuration's value of template thunk `v`.
+    pub fn remember(&self, v: &Value, copy: &Value) {
+        if let Value::Thunk(t) = v {
+            self.thunks.borrow_mut().insert(t.as_ptr(), (v.clone(), copy.clone()));
+        }
     }
 
     fn chain(&self, ev: &mut Evaluator, v: &Value, fuel: u32) -> Option<Value> {

@@ -22,6 +22,8 @@ use crate::props::{self, DEFAULT_OVERRIDE_PRIORITY, Def};
 use crate::share::{self, Src};
 use dendrite_eval::world::World;
 
+mod bundle;
+
 /// `<unknown-file>`, the file of definitions whose origin is unknown.
 pub const UNKNOWN_MODULE: &str = "<unknown-file>";
 
@@ -494,6 +496,9 @@ struct Structured {
     /// Its place in the importing list (1-based), which an anonymous
     /// module's key is made from.
     index: usize,
+    /// A remembered tree used whole (`module` is its root, `children`
+    /// are left empty): see [`bundle`].
+    bundle: Option<Rc<bundle::Use>>,
 }
 
 struct Disabled {
@@ -727,9 +732,13 @@ impl Collector<'_> {
             let src = list_src.child(x.clone());
             let memo = self.memo_key(ev, &src, top && i + 1 == list.len());
             if let Some((k, _)) = &memo
-                && let Some(done) = collect_memo::get(k)
+                && let Some((done, bundle)) = collect_memo::get(k, ev.settings.bundle_modules)
             {
-                out.push(self.replay(&done, &name_value(parent_file), parent_key.as_bytes(), i + 1));
+                let parent_file = name_value(parent_file);
+                out.push(match bundle {
+                    Some(b) => self.use_bundle(b, parent_file, parent_key.as_bytes(), i + 1),
+                    None => self.replay(&done, &parent_file, parent_key.as_bytes(), i + 1),
+                });
                 continue;
             }
             let uses = dendrite_eval::world::configuration_uses();
@@ -758,7 +767,7 @@ impl Collector<'_> {
                 disabled.push(Disabled { file: module.file.clone(), disabled: dm });
             }
             let children = self.collect(ev, &file, &key.to_str_lossy(), &module.imports, disabled, false)?;
-            let s = Rc::new(Structured { key, module: Rc::new(module), children, index: i + 1 });
+            let s = Rc::new(Structured { key, module: Rc::new(module), children, index: i + 1, bundle: None });
             // Made from nothing of this configuration's: every other
             // configuration with the same arguments and class gets the same.
             if let Some((k, keep)) = memo
@@ -795,28 +804,52 @@ impl Collector<'_> {
     /// template holes bound here, anonymous keys and inherited files made
     /// from the importing module's.
     fn replay(&self, s: &Structured, parent_file: &Value, parent_key: &[u8], index: usize) -> Rc<Structured> {
-        let m = &s.module;
-        // Keys are built and passed on as bytes: an anonymous key is its
-        // importer's, which can be long, and a replay makes one per module.
-        let key = if m.key_inherited { NixString::new(anon_key_bytes(parent_key, index)) } else { s.key.clone() };
-        if let Some(t) = &m.template {
-            self.bind_holes(t, key.as_bytes());
+        let world = Some(self.margs.world.clone());
+        replay_tree(s, parent_file, parent_key, index, &|m: &Module, key: &[u8]| {
+            if let Some(t) = &m.template {
+                self.bind_holes(t, key);
+            }
+            m.in_world(&world)
+        })
+    }
+
+    /// A memoized tree used whole, as a bundle: the holes of its templates
+    /// bound here, and what a copy would need kept beside it.
+    fn use_bundle(&self, b: Rc<bundle::Bundle>, parent_file: Value, parent_key: &[u8], index: usize) -> Rc<Structured> {
+        let root = &b.tree;
+        let key =
+            if root.module.key_inherited { anon_key_bytes(parent_key, index) } else { root.key.as_bytes().to_vec() };
+        for (t, k) in &b.holes {
+            self.bind_holes(t, &k.in_instance(&key));
         }
-        let module = Module {
-            file: if m.file_inherited { parent_file.clone() } else { m.file.clone() },
-            key: if m.key_inherited { Value::String(key.clone()) } else { m.key.clone() },
-            ..m.in_world(&Some(self.margs.world.clone()))
-        };
-        let children = if s.children.is_empty() {
-            Vec::new()
-        } else {
-            let file = match &module.file {
-                f @ Value::String(_) => f.clone(),
-                _ => name_value(""),
-            };
-            s.children.iter().map(|c| self.replay(c, &file, key.as_bytes(), c.index)).collect()
-        };
-        Rc::new(Structured { key, module: Rc::new(module), children, index })
+        Rc::new(Structured {
+            key: NixString::new(key),
+            module: root.module.clone(),
+            children: Vec::new(),
+            index,
+            bundle: Some(Rc::new(bundle::Use {
+                bundle: b.clone(),
+                parent_file,
+                parent_key: NixString::from_bytes(parent_key),
+            })),
+        })
+    }
+
+    /// The tree with its bundles copied as this configuration's modules.
+    fn unbundle(&self, s: &Rc<Structured>) -> Rc<Structured> {
+        if let Some(u) = &s.bundle {
+            return self.replay(&u.bundle.tree, &u.parent_file, u.parent_key.as_bytes(), s.index);
+        }
+        if !has_bundle(s) {
+            return s.clone();
+        }
+        Rc::new(Structured {
+            key: s.key.clone(),
+            module: s.module.clone(),
+            children: s.children.iter().map(|c| self.unbundle(c)).collect(),
+            index: s.index,
+            bundle: None,
+        })
     }
 
     /// The keys `disabledModules` entries name.
@@ -872,6 +905,60 @@ impl Collector<'_> {
     }
 }
 
+/// Whether a bundle is used anywhere in tree `s`.
+fn has_bundle(s: &Structured) -> bool {
+    s.bundle.is_some() || s.children.iter().any(|c| has_bundle(c))
+}
+
+/// Memoized tree `s` where it is imported as the `index`th module by a
+/// module with file `parent_file` and key `parent_key`: anonymous keys and
+/// inherited files made from those, each module placed by `place` (which
+/// gets its key).
+fn replay_tree(
+    s: &Structured,
+    parent_file: &Value,
+    parent_key: &[u8],
+    index: usize,
+    place: &dyn Fn(&Module, &[u8]) -> Module,
+) -> Rc<Structured> {
+    let m = &s.module;
+    // Keys are built and passed on as bytes: an anonymous key is its
+    // importer's, which can be long, and a replay makes one per module.
+    let key = if m.key_inherited { NixString::new(anon_key_bytes(parent_key, index)) } else { s.key.clone() };
+    let module = Module {
+        file: if m.file_inherited { parent_file.clone() } else { m.file.clone() },
+        key: if m.key_inherited { Value::String(key.clone()) } else { m.key.clone() },
+        ..place(m, key.as_bytes())
+    };
+    let children = if s.children.is_empty() {
+        Vec::new()
+    } else {
+        let file = match &module.file {
+            f @ Value::String(_) => f.clone(),
+            _ => name_value(""),
+        };
+        s.children.iter().map(|c| replay_tree(c, &file, key.as_bytes(), c.index, place)).collect()
+    };
+    Rc::new(Structured { key, module: Rc::new(module), children, index, bundle: None })
+}
+
+/// The tree as `graph` shows it: bundles copied (keys and files only).
+fn expand_bundles(s: &Rc<Structured>) -> Rc<Structured> {
+    if let Some(u) = &s.bundle {
+        return replay_tree(&u.bundle.tree, &u.parent_file, u.parent_key.as_bytes(), s.index, &|m, _| m.clone());
+    }
+    if !has_bundle(s) {
+        return s.clone();
+    }
+    Rc::new(Structured {
+        key: s.key.clone(),
+        module: s.module.clone(),
+        children: s.children.iter().map(expand_bundles).collect(),
+        index: s.index,
+        bundle: None,
+    })
+}
+
 /// The key of the `index`th (1-based) module of an import list that has
 /// no `key` of its own (`collectStructuredModules`' fallback).
 fn anon_key(parent_key: &str, index: usize) -> String {
@@ -899,6 +986,8 @@ fn anon_key_bytes(parent_key: &[u8], index: usize) -> Vec<u8> {
     k
 }
 
+pub use collect_memo::bundle_uses;
+
 /// Module trees collected once for every configuration that imports them
 /// with the same arguments and class (a fleet's aggregates: the same
 /// deferred module in every machine), when what was collected used
@@ -915,7 +1004,8 @@ mod collect_memo {
     /// configurations.
     enum Entry {
         Seen,
-        Done(Rc<Structured>),
+        /// The tree, and its bundle once asked for (`None`: it cannot be one).
+        Done(Rc<Structured>, OnceCell<Option<Rc<bundle::Bundle>>>),
     }
 
     thread_local! {
@@ -937,12 +1027,29 @@ mod collect_memo {
         })
     }
 
-    /// The remembered tree of `key`.
-    pub(super) fn get(key: &Key) -> Option<Rc<Structured>> {
+    /// The remembered tree of `key`, and its bundle if `bundles` are used
+    /// and it can be one.
+    pub(super) fn get(key: &Key, bundles: bool) -> Option<(Rc<Structured>, Option<Rc<bundle::Bundle>>)> {
         MEMO.with(|m| match m.borrow().get(key) {
-            Some((_, Entry::Done(s))) => Some(s.clone()),
+            Some((_, Entry::Done(s, b))) => {
+                let b = if bundles { b.get_or_init(|| bundle::Bundle::build(s)).clone() } else { None };
+                Some((s.clone(), b))
+            }
             _ => None,
         })
+    }
+
+    thread_local! {
+        static BUNDLE_USES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// How many evaluations, so far on this thread, merged bundles as parts.
+    pub fn bundle_uses() -> u64 {
+        BUNDLE_USES.with(|u| u.get())
+    }
+
+    pub(super) fn note_bundle_use() {
+        BUNDLE_USES.with(|u| u.set(u.get() + 1));
     }
 
     /// Offers tree `s` of module `keep` for `key`: kept the second time.
@@ -953,19 +1060,28 @@ mod collect_memo {
                 None => {
                     m.insert(key, (keep, Entry::Seen));
                 }
-                Some((_, e @ Entry::Seen)) => *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone())))),
+                Some((_, e @ Entry::Seen)) => {
+                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), OnceCell::new())
+                }
                 Some(_) => {}
             }
         })
     }
 
-    /// `s` with every template part's configuration replaced by `w`.
+    /// `s` with every template part's configuration replaced by `w`, and
+    /// the bundles in it copied (a bundle is made from a plain tree).
     fn strip(s: &Structured, w: &Option<Rc<World>>) -> Rc<Structured> {
+        if let Some(u) = &s.bundle {
+            return replay_tree(&u.bundle.tree, &u.parent_file, u.parent_key.as_bytes(), s.index, &|m, _| {
+                m.in_world(w)
+            });
+        }
         Rc::new(Structured {
             key: s.key.clone(),
             module: Rc::new(s.module.in_world(w)),
             children: s.children.iter().map(|c| strip(c, w)).collect(),
             index: s.index,
+            bundle: None,
         })
     }
 }
@@ -1084,7 +1200,12 @@ struct State {
 }
 
 struct Collected {
+    /// The modules of the list, but for those of the bundles in `parts`.
     modules: Vec<Rc<Module>>,
+    /// With bundles: the place of each of `modules` in the list.
+    ords: Vec<u64>,
+    /// The bundles used whole, with their places.
+    parts: Vec<(Rc<bundle::Bundle>, Rc<bundle::Inst>)>,
     /// What `graph` is made from, when it is asked for (rarely).
     structured: Vec<Rc<Structured>>,
     disabled_keys: FxHashSet<String>,
@@ -1227,8 +1348,25 @@ impl State {
             _ => String::new(),
         };
         let disabled_keys = collector.disabled_keys(ev, &modules_path, &disabled)?;
-        let modules = flatten(&structured, &disabled_keys);
-        let c = Rc::new(Collected { modules, structured, disabled_keys });
+        let bundled = if structured.iter().any(|s| has_bundle(s)) && disabled_keys.is_empty() {
+            bundle::flatten(&structured, &self.world)
+        } else {
+            None
+        };
+        let c = match bundled {
+            Some(flat) => {
+                collect_memo::note_bundle_use();
+                let (modules, ords) = flat.own.into_iter().unzip();
+                Rc::new(Collected { modules, ords, parts: flat.parts, structured, disabled_keys })
+            }
+            None => {
+                // Keys could repeat across bundles (or something is
+                // disabled): every bundle is copied, as for a plain tree.
+                let structured: Vec<Rc<Structured>> = structured.iter().map(|s| collector.unbundle(s)).collect();
+                let modules = flatten(&structured, &disabled_keys);
+                Rc::new(Collected { modules, ords: Vec::new(), parts: Vec::new(), structured, disabled_keys })
+            }
+        };
         let _ = self.collected.set(c.clone());
         Ok(c)
     }
@@ -1236,9 +1374,7 @@ impl State {
     fn merged(&self, ev: &mut Evaluator) -> EvalResult<&Merged> {
         if self.merged.get().is_none() {
             let collected = self.collected(ev)?;
-            let mut modules = collected.modules.clone();
-            modules.reverse();
-            let merged = merge_modules(ev, &self.lib, &self.args.prefix, &modules, self.span)?;
+            let merged = merge_modules(ev, &self.lib, &self.args.prefix, &collected, self.span)?;
             let _ = self.merged.set(merged);
         }
         Ok(self.merged.get().expect("just set"))
@@ -1439,6 +1575,14 @@ fn declared_config(options: &Value, open: bool) -> Value {
         let entries = a
             .iter()
             .map(|x| {
+                // A level merged once for every configuration has its view
+                // made once too.
+                if let Value::Attrs(inner) = &x.value
+                    && inner.get(sym!("_type")).is_none()
+                    && let Some(view) = share::shared_level_config(&x.value, open, || declared_config(&x.value, open))
+                {
+                    return Attr { name: x.name, value: view, pos: x.pos };
+                }
                 let v = x.value.clone();
                 Attr {
                     name: x.name,
@@ -1647,7 +1791,8 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
         let st = st.clone();
         Value::lazy(move |ev: &mut Evaluator| {
             let c = st.collected(ev)?;
-            Ok(graph(&c.structured, &c.disabled_keys, true))
+            let structured: Vec<Rc<Structured>> = c.structured.iter().map(expand_bundles).collect();
+            Ok(graph(&structured, &c.disabled_keys, true))
         })
     };
     let _ = ev;
@@ -1666,6 +1811,15 @@ fn build_result(ev: &mut Evaluator, st: &Rc<State>) -> EvalResult<Value> {
 
 // ----------------------------------------------------------- mergeModules
 
+/// A declaring attribute's position as Nix code gets it (`pos` of a
+/// declaration), made when asked for.
+fn pos_value(at: Option<Span>) -> Value {
+    match at {
+        Some(p) => Value::lazy(move |ev: &mut Evaluator| Ok(ev.pos_attrs(p))),
+        None => Value::Null,
+    }
+}
+
 /// A declaration source: `{ _file; pos; options; }` in nixpkgs.
 #[derive(Clone)]
 struct Decl {
@@ -1674,6 +1828,9 @@ struct Decl {
     /// Where `pos` points, for telling declarations apart.
     at: Option<Span>,
     options: Src,
+    /// Its module's place in the module list, where bundles are merged
+    /// as parts (see [`bundle`]); otherwise unused.
+    ord: u64,
 }
 
 impl Decl {
@@ -1683,7 +1840,7 @@ impl Decl {
             return Ok(self.clone());
         }
         let v = self.options.force(ev)?.value()?;
-        Ok(Decl { file: self.file.clone(), pos: self.pos.clone(), at: self.at, options: Src::own(v) })
+        Ok(Decl { file: self.file.clone(), pos: self.pos.clone(), at: self.at, options: Src::own(v), ord: self.ord })
     }
 }
 
@@ -1692,6 +1849,8 @@ impl Decl {
 struct ConfigDef {
     file: Value,
     config: Src,
+    /// Its module's place (see [`Decl::ord`]).
+    ord: u64,
 }
 
 /// An unmatched definition: `{ file; value; prefix; }`.
@@ -1706,16 +1865,27 @@ fn merge_modules(
     ev: &mut Evaluator,
     lib: &Value,
     prefix: &[String],
-    modules: &[Rc<Module>],
+    collected: &Collected,
     span: Span,
 ) -> EvalResult<Merged> {
-    let decls: Vec<Decl> = modules
-        .iter()
-        .map(|m| Decl { file: m.file.clone(), pos: Value::Null, at: None, options: m.options.clone() })
+    // `mergeModules prefix (reverseList modules)`.
+    let ord = |i: usize| collected.ords.get(i).copied().unwrap_or(0);
+    let decls: Vec<Decl> = (0..collected.modules.len())
+        .rev()
+        .map(|i| {
+            let m = &collected.modules[i];
+            Decl { file: m.file.clone(), pos: Value::Null, at: None, options: m.options.clone(), ord: ord(i) }
+        })
         .collect();
-    let sources: Vec<ConfigDef> =
-        modules.iter().map(|m| ConfigDef { file: m.file.clone(), config: m.config.clone() }).collect();
-    let node = MergeNode::new(lib.clone(), prefix.to_vec(), decls, sources, span);
+    let sources: Vec<ConfigDef> = (0..collected.modules.len())
+        .rev()
+        .map(|i| {
+            let m = &collected.modules[i];
+            ConfigDef { file: m.file.clone(), config: m.config.clone(), ord: ord(i) }
+        })
+        .collect();
+    let parts = collected.parts.iter().map(|(b, inst)| bundle::Part { level: b.root(), inst: inst.clone() }).collect();
+    let node = MergeNode::with_parts(ev, lib.clone(), prefix.to_vec(), decls, sources, parts, span);
     node.result(ev)
 }
 
@@ -1725,17 +1895,24 @@ fn merge_modules(
 struct MergeNode {
     lib: Value,
     prefix: Vec<String>,
+    /// Declaration sources, last module first.
     decls: Vec<Decl>,
+    /// Definition sources, last module first.
     sources: Vec<ConfigDef>,
+    /// Bundles' parts of the level, grouped once for every configuration
+    /// (see [`bundle`]), each with its grouping.
+    parts: Vec<bundle::Part>,
+    preps: Vec<Rc<bundle::Prep>>,
     span: Span,
     raw: OnceCell<Rc<RawDefs>>,
     this: std::rc::Weak<MergeNode>,
 }
 
-/// `rawDefinitionsByName` of one level, and whether the level had any
-/// definition at all (`configs == [ ]`).
+/// `rawDefinitionsByName` of one level's own sources (each definition
+/// with its module's place), and whether the level had any definition at
+/// all (`configs == [ ]`).
 struct RawDefs {
-    by_name: FxHashMap<Symbol, Vec<Def>>,
+    by_name: FxHashMap<Symbol, Vec<(u64, Def)>>,
     any: bool,
 }
 
@@ -1757,17 +1934,102 @@ impl NameSlot {
     }
 }
 
+/// A declared name of a level: merged by this evaluation, or once for
+/// every configuration (a bundle's alone).
+enum Slot {
+    Own(Rc<NameSlot>),
+    Shared(Symbol, Rc<NameResult>),
+}
+
+impl Slot {
+    fn name(&self) -> Symbol {
+        match self {
+            Slot::Own(s) => s.name,
+            Slot::Shared(n, _) => *n,
+        }
+    }
+
+    fn unmatched(&self, ev: &mut Evaluator) -> EvalResult<Value> {
+        match self {
+            Slot::Own(s) => Ok(s.get(ev)?.unmatched.clone()),
+            Slot::Shared(_, r) => Ok(r.unmatched.clone()),
+        }
+    }
+}
+
 /// The per-name result of `mergeModules'`: an option, or a nested level.
 /// Both parts are lazy: asking for one must not force the other.
+#[derive(Clone)]
 struct NameResult {
     matched: Value,
     /// A list of `{ file; value; prefix; }` relative to the name.
     unmatched: Value,
 }
 
+/// What a nested level is made from, besides its own declarations: its
+/// definition sources and bundles' parts.
+type Nested<'a> = &'a dyn Fn(&mut Evaluator) -> EvalResult<(Vec<ConfigDef>, Vec<bundle::Part>)>;
+
 impl MergeNode {
     fn new(lib: Value, prefix: Vec<String>, decls: Vec<Decl>, sources: Vec<ConfigDef>, span: Span) -> Rc<MergeNode> {
-        Rc::new_cyclic(|this| MergeNode { lib, prefix, decls, sources, span, raw: OnceCell::new(), this: this.clone() })
+        Self::make(lib, prefix, decls, sources, Vec::new(), Vec::new(), span)
+    }
+
+    fn make(
+        lib: Value,
+        prefix: Vec<String>,
+        decls: Vec<Decl>,
+        sources: Vec<ConfigDef>,
+        parts: Vec<bundle::Part>,
+        preps: Vec<Rc<bundle::Prep>>,
+        span: Span,
+    ) -> Rc<MergeNode> {
+        Rc::new_cyclic(|this| MergeNode {
+            lib,
+            prefix,
+            decls,
+            sources,
+            parts,
+            preps,
+            span,
+            raw: OnceCell::new(),
+            this: this.clone(),
+        })
+    }
+
+    /// A level with bundles' parts. A part whose grouping needs a
+    /// configuration is taken apart into this level's own sources.
+    fn with_parts(
+        ev: &mut Evaluator,
+        lib: Value,
+        prefix: Vec<String>,
+        mut decls: Vec<Decl>,
+        mut sources: Vec<ConfigDef>,
+        parts: Vec<bundle::Part>,
+        span: Span,
+    ) -> Rc<MergeNode> {
+        let mut kept = Vec::with_capacity(parts.len());
+        let mut preps = Vec::with_capacity(parts.len());
+        let mut expanded = false;
+        for p in parts {
+            match p.prep(ev, span) {
+                Some(prep) => {
+                    kept.push(p);
+                    preps.push(prep);
+                }
+                None => {
+                    let (d, s) = p.expand();
+                    decls.extend(d);
+                    sources.extend(s);
+                    expanded = true;
+                }
+            }
+        }
+        if expanded {
+            decls.sort_by_key(|d| std::cmp::Reverse(d.ord));
+            sources.sort_by_key(|d| std::cmp::Reverse(d.ord));
+        }
+        Self::make(lib, prefix, decls, sources, kept, preps, span)
     }
 
     fn self_rc(&self) -> Rc<MergeNode> {
@@ -1778,7 +2040,8 @@ impl MergeNode {
         self.prefix.join(".")
     }
 
-    /// `declsByName`: for each name, the declarations in module order.
+    /// `declsByName` of the own declarations: for each name, the
+    /// declarations in module order.
     fn decls_by_name(&self, ev: &mut Evaluator) -> EvalResult<Vec<(Symbol, Vec<Decl>)>> {
         let mut by_name: FxHashMap<Symbol, Vec<Decl>> = FxHashMap::default();
         let mut order: Vec<Symbol> = Vec::new();
@@ -1792,11 +2055,13 @@ impl MergeNode {
                 )));
             };
             for x in a.iter() {
-                let pos = match x.pos {
-                    Some(p) => Value::lazy(move |ev: &mut Evaluator| Ok(ev.pos_attrs(p))),
-                    None => Value::Null,
+                let decl = Decl {
+                    file: d.file.clone(),
+                    pos: pos_value(x.pos),
+                    at: x.pos,
+                    options: subtree.child(x.value.clone()),
+                    ord: d.ord,
                 };
-                let decl = Decl { file: d.file.clone(), pos, at: x.pos, options: subtree.child(x.value.clone()) };
                 by_name
                     .entry(x.name)
                     .or_insert_with(|| {
@@ -1810,19 +2075,60 @@ impl MergeNode {
         Ok(order.into_iter().map(|n| (n, by_name.remove(&n).unwrap_or_default())).collect())
     }
 
-    /// `rawDefinitionsByName` (after pushing the properties of this level's
-    /// definitions down), computed on first use.
+    /// `rawDefinitionsByName` of the own sources (after pushing the
+    /// properties of this level's definitions down), computed on first use.
     fn raw_defs(&self, ev: &mut Evaluator) -> EvalResult<Rc<RawDefs>> {
         if let Some(r) = self.raw.get() {
             return Ok(r.clone());
         }
-        let mut by_name: FxHashMap<Symbol, Vec<Def>> = FxHashMap::default();
+        let r = Rc::new(self.group_defs(ev, false)?.expect("grouped"));
+        let _ = self.raw.set(r.clone());
+        Ok(r)
+    }
+
+    /// Whether the own definitions are known without evaluating anything
+    /// that could fail or needs a configuration: grouped now if so.
+    fn raw_known(&self, ev: &mut Evaluator) -> bool {
+        if self.raw.get().is_some() {
+            return true;
+        }
+        match self.group_defs(ev, true) {
+            Ok(Some(r)) => {
+                let _ = self.raw.set(Rc::new(r));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Groups the own definitions by name; `alone`: only what needs no
+    /// configuration and cannot fail is forced (`None` otherwise).
+    fn group_defs(&self, ev: &mut Evaluator, alone: bool) -> EvalResult<Option<RawDefs>> {
+        let mut by_name: FxHashMap<Symbol, Vec<(u64, Def)>> = FxHashMap::default();
         let mut any = false;
         for src in &self.sources {
-            for cfg in share::push_down(ev, &src.config, self.span)? {
+            let pushed = if alone {
+                match bundle::push_down_alone(ev, &src.config, self.span) {
+                    Some(p) => p,
+                    None => return Ok(None),
+                }
+            } else {
+                share::push_down(ev, &src.config, self.span)?
+            };
+            for cfg in pushed {
                 any = true;
-                let cfg = cfg.force(ev)?;
+                let cfg = if alone {
+                    match bundle::force_alone(ev, &cfg) {
+                        Some(c) => c,
+                        None => return Ok(None),
+                    }
+                } else {
+                    cfg.force(ev)?
+                };
                 let Value::Attrs(a) = &cfg.v else {
+                    if alone {
+                        return Ok(None);
+                    }
                     let p = self.prefix_text();
                     let file = to_string(ev, &src.file, self.span)?;
                     return Err(throw(format!(
@@ -1831,26 +2137,73 @@ impl MergeNode {
                     )));
                 };
                 for x in a.iter() {
-                    by_name.entry(x.name).or_default().push(Def {
-                        file: src.file.clone(),
-                        value: x.value.clone(),
-                        full: None,
-                        pos: x.pos,
-                        world: cfg.w.clone(),
-                    });
+                    by_name.entry(x.name).or_default().push((
+                        src.ord,
+                        Def {
+                            file: src.file.clone(),
+                            value: x.value.clone(),
+                            full: None,
+                            pos: x.pos,
+                            world: cfg.w.clone(),
+                        },
+                    ));
                 }
             }
         }
-        let r = Rc::new(RawDefs { by_name, any });
-        let _ = self.raw.set(r.clone());
-        Ok(r)
+        Ok(Some(RawDefs { by_name, any }))
+    }
+
+    /// The definitions of `name` at this level, own and the parts', in
+    /// module order (last first), with their places.
+    fn defs_with_places(&self, ev: &mut Evaluator, name: Symbol) -> EvalResult<Vec<(u64, Def)>> {
+        let raw = self.raw_defs(ev)?;
+        let own = raw.by_name.get(&name).cloned().unwrap_or_default();
+        if self.parts.is_empty() {
+            return Ok(own);
+        }
+        let mut lists = bundle::defs_of(&self.parts, &self.preps, name);
+        lists.push(own);
+        Ok(bundle::merge_by_place(lists))
     }
 
     fn result(self: Rc<Self>, ev: &mut Evaluator) -> EvalResult<Merged> {
-        let decls = self.decls_by_name(ev)?;
+        let own = self.decls_by_name(ev)?;
+        // With parts: every name they declare too, in order, with the one
+        // part that alone has anything for it.
+        let mut decls: Vec<(Symbol, Vec<Decl>, Option<usize>)> = Vec::with_capacity(own.len());
+        if self.parts.is_empty() {
+            decls.extend(own.into_iter().map(|(n, d)| (n, d, None)));
+        } else {
+            let combo = bundle::combo(&self.parts, &self.preps);
+            let mut own = own.into_iter().peekable();
+            for &(name, single) in combo.names.iter() {
+                while let Some((n, _)) = own.peek()
+                    && *n < name
+                {
+                    decls.extend(own.next().map(|(n, d)| (n, d, None)));
+                }
+                match own.peek() {
+                    Some((n, _)) if *n == name => decls.extend(own.next().map(|(n, d)| (n, d, None))),
+                    _ => decls.push((name, Vec::new(), single)),
+                }
+            }
+            decls.extend(own.map(|(n, d)| (n, d, None)));
+        }
+        // A name that only one bundle has anything for is merged once for
+        // every configuration, if the own definitions can be known to
+        // have none.
+        let own_raw = if self.parts.is_empty() || !self.raw_known(ev) { None } else { self.raw.get().cloned() };
         let mut matched_entries = Vec::with_capacity(decls.len());
-        let mut results: Vec<Rc<NameSlot>> = Vec::with_capacity(decls.len());
-        for (name, decls) in decls {
+        let mut results: Vec<Slot> = Vec::with_capacity(decls.len());
+        for (name, decls, single) in decls {
+            if let (Some(i), Some(raw)) = (single, &own_raw)
+                && !raw.by_name.contains_key(&name)
+                && let Some(r) = bundle::shared_name(ev, &self.lib, &self.parts[i], &self.preps[i], name, self.span)
+            {
+                matched_entries.push(Attr::new(name, r.matched.clone()));
+                results.push(Slot::Shared(name, r));
+                continue;
+            }
             let slot = Rc::new(NameSlot { node: self.clone(), name, decls, cell: OnceCell::new() });
             let matched = {
                 let slot = slot.clone();
@@ -1860,23 +2213,22 @@ impl MergeNode {
                 })
             };
             matched_entries.push(Attr::new(name, matched));
-            results.push(slot);
+            results.push(Slot::Own(slot));
         }
-        let matched_names: FxHashSet<Symbol> = results.iter().map(|s| s.name).collect();
+        let matched_names: FxHashSet<Symbol> = results.iter().map(Slot::name).collect();
         let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
         let node = self.clone();
         let span = self.span;
         let unmatched = Value::lazy(move |ev: &mut Evaluator| {
             let raw = node.raw_defs(ev)?;
-            if !raw.any {
+            if !raw.any && !bundle::any_defs(&node.preps) {
                 return Ok(Value::list(vec![]));
             }
             // Per name, in name order: nested unmatched definitions, plus the
             // definitions of names that no option declares.
             let mut by_name: Vec<(Symbol, Vec<Unmatched>)> = Vec::new();
             for slot in &results {
-                let name = &slot.name;
-                let list = slot.get(ev)?.unmatched.clone();
+                let list = slot.unmatched(ev)?;
                 let list = ev.expect_list(&list)?;
                 let mut nested = Vec::with_capacity(list.len());
                 for u in list.iter() {
@@ -1889,20 +2241,24 @@ impl MergeNode {
                     }
                     nested.push(Unmatched { file, value, prefix });
                 }
-                by_name.push((*name, nested));
+                by_name.push((slot.name(), nested));
             }
-            for (name, defs) in raw.by_name.iter() {
-                if !matched_names.contains(name) {
-                    by_name.push((
-                        *name,
-                        defs.iter()
-                            .map(|d| {
-                                let value = Src::shared(d.value.clone(), &d.world).value()?;
-                                Ok(Unmatched { file: d.file.clone(), value, prefix: Vec::new() })
-                            })
-                            .collect::<EvalResult<Vec<_>>>()?,
-                    ));
+            let mut undeclared: FxHashSet<Symbol> = raw.by_name.keys().copied().collect();
+            undeclared.extend(bundle::defined_names(&node.preps));
+            for name in undeclared {
+                if matched_names.contains(&name) {
+                    continue;
                 }
+                let defs = node.defs_with_places(ev, name)?;
+                by_name.push((
+                    name,
+                    defs.iter()
+                        .map(|(_, d)| {
+                            let value = Src::shared(d.value.clone(), &d.world).value()?;
+                            Ok(Unmatched { file: d.file.clone(), value, prefix: Vec::new() })
+                        })
+                        .collect::<EvalResult<Vec<_>>>()?,
+                ));
             }
             by_name.sort_by_key(|(n, _)| *n);
             let mut out = Vec::new();
@@ -1923,238 +2279,309 @@ impl MergeNode {
     }
 
     fn merge_name(&self, ev: &mut Evaluator, name: Symbol, decls: &[Decl]) -> EvalResult<NameResult> {
-        let span = self.span;
-        let mut loc = self.prefix.clone();
-        loc.push(name.to_string());
-        // The definitions are only needed once the option's value is.
-        let defs_raw: DefsProvider = {
-            let node = self.self_rc();
-            Rc::new(move |ev: &mut Evaluator| Ok(node.raw_defs(ev)?.by_name.get(&name).cloned().unwrap_or_default()))
+        let node = self.self_rc();
+        let defs: DefsProvider = Rc::new(move |ev: &mut Evaluator| {
+            Ok(node.defs_with_places(ev, name)?.into_iter().map(|(_, d)| d).collect::<Vec<_>>().into())
+        });
+        // The own definitions of `name` as sources of the level below.
+        let own_nested = |ev: &mut Evaluator| -> EvalResult<Vec<ConfigDef>> {
+            let raw = self.raw_defs(ev)?;
+            Ok(raw
+                .by_name
+                .get(&name)
+                .map(|defs| {
+                    defs.iter()
+                        .map(|(ord, d)| ConfigDef {
+                            file: d.file.clone(),
+                            config: Src::shared(d.value.clone(), &d.world),
+                            ord: *ord,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default())
         };
-        let mut option_count = 0;
-        let mut option_decls = Vec::new();
-        for d in decls {
-            let v = d.options.force(ev)?;
-            let t = match &v.v {
-                Value::Attrs(a) => a.get(sym!("_type")).cloned(),
-                _ => None,
-            };
-            if let Some(t) = t {
-                let t = v.child(t).force(ev)?.value()?;
-                let is_opt = matches!(&t, Value::String(s) if s.as_bytes() == b"option");
-                if !is_opt {
-                    let tag = match &t {
-                        Value::String(s) => s.to_str_lossy().into_owned(),
-                        other => crate::eval_modules::show_plain(other),
-                    };
-                    return Err(self.declaration_type_error(ev, &loc, &tag, &d.file)?);
-                }
-                option_count += 1;
-                option_decls.push(d.own(ev)?);
-            }
+        if self.parts.is_empty() {
+            let nested = |ev: &mut Evaluator| Ok((own_nested(ev)?, Vec::new()));
+            return merge_one(ev, &self.lib, &self.prefix, name, decls, 0, defs, &nested, self.span);
         }
-        if option_count == decls.len() {
-            let matched = self.lazy_option(loc, option_decls, defs_raw);
-            return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
-        }
-        // With options among them, the declarations are this evaluation's own.
-        let owned: Vec<Decl>;
-        let decls = if option_count > 0 {
-            owned = decls.iter().map(|d| d.own(ev)).collect::<EvalResult<_>>()?;
-            &owned[..]
-        } else {
-            decls
-        };
-        if option_count > 0 {
-            let mut all_submodule = true;
-            for d in &option_decls {
-                let ty = get(ev, &d.options.v, "type")?;
-                let name = match ty {
-                    Some(t) => get(ev, &t, "name")?,
-                    None => None,
+        let of = bundle::of_name(&self.preps, name);
+        let parts_nested = of.options == Some(0) && {
+            // Whether the own declarations are all sets of options too.
+            let mut none = true;
+            for d in decls {
+                let v = d.options.force(ev)?;
+                let t = match &v.v {
+                    Value::Attrs(a) => a.get(sym!("_type")).cloned(),
+                    _ => None,
                 };
-                let is_sub = match name {
-                    Some(n) => matches!(ev.force(&n)?, Value::String(s) if s.as_bytes() == b"submodule"),
-                    None => false,
-                };
-                if !is_sub {
-                    all_submodule = false;
+                if let Some(t) = t
+                    && matches!(v.child(t).force(ev)?.v, Value::String(s) if s.as_bytes() == b"option")
+                {
+                    none = false;
                     break;
                 }
             }
-            if all_submodule {
-                let mut converted = Vec::with_capacity(decls.len());
-                for d in decls {
-                    converted.push(self.option_tree_to_option(ev, d)?);
-                }
-                let matched = self.lazy_option(loc, converted, defs_raw);
-                return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
-            }
-            let first = &option_decls[0];
-            let file = to_string(ev, &first.file, span)?;
-            let desc = match get(ev, &first.options.v, "type")? {
-                Some(t) => match get(ev, &t, "description")? {
-                    Some(d) => to_string(ev, &d, span)?,
-                    None => "<no description>".to_string(),
-                },
-                None => "<no description>".to_string(),
-            };
-            let non_options: Vec<Decl> = {
-                let mut v = Vec::new();
-                for d in decls {
-                    if !is_option(ev, &d.options.v)? {
-                        v.push(d.clone());
-                    }
-                }
-                v
-            };
-            let raw_decls = self.show_raw_decls(ev, &loc, &non_options)?;
-            let shown = show_option(ev, &self.lib, &loc, span)?;
-            return Err(throw(format!(
-                "The option `{shown}' in module `{file}' would be a parent of the following options, but its type `{desc}' does not support nested options.\n{raw_decls}"
-            )));
-        }
-        // A level of nested options: recurse; its definitions are this
-        // level's definitions of `name`.
-        let raw = self.raw_defs(ev)?;
-        let nested: Vec<ConfigDef> = raw
-            .by_name
-            .get(&name)
-            .map(|defs| {
-                defs.iter()
-                    .map(|d| ConfigDef { file: d.file.clone(), config: Src::shared(d.value.clone(), &d.world) })
-                    .collect()
-            })
-            .unwrap_or_default();
-        // A level made only of templates' values that reach no hole is the
-        // same in every configuration: made once, without a configuration.
-        let key = if ev.settings.share_modules {
-            share::level_key(
-                &self.lib,
-                &loc,
-                decls.iter().map(|d| (&d.options, &d.file, d.at)),
-                nested.iter().map(|c| (&c.config, &c.file)),
-            )
-        } else {
-            None
+            none
         };
-        if let Some((matched, unmatched)) = key.as_ref().and_then(share::cached_level) {
-            return Ok(NameResult { matched, unmatched });
+        if parts_nested {
+            let nested =
+                |ev: &mut Evaluator| Ok((own_nested(ev)?, bundle::children(&self.parts, &self.preps, &of.parts, name)));
+            return merge_one(ev, &self.lib, &self.prefix, name, decls, of.decls, defs, &nested, self.span);
         }
-        let keep = key.as_ref().map(|_| {
-            share::level_keep(decls.iter().map(|d| (&d.options, &d.file)), nested.iter().map(|c| (&c.config, &c.file)))
-        });
-        // The parts keep their configuration, which values that reach no
-        // hole never consult.
-        let node = MergeNode::new(self.lib.clone(), loc, decls.to_vec(), nested, span);
+        // Options among the declarations (or declarations a configuration
+        // is needed to tell apart): every declaration and definition as
+        // this configuration's own.
+        let mut all: Vec<(u64, Decl)> = decls.iter().map(|d| (d.ord, d.clone())).collect();
+        all.extend(bundle::decls_of(&self.parts, &self.preps, &of.parts, name).into_iter().map(|d| (d.ord, d)));
+        all.sort_by_key(|d| std::cmp::Reverse(d.0));
+        let all: Vec<Decl> = all.into_iter().map(|(_, d)| d).collect();
+        let nested = |ev: &mut Evaluator| {
+            let defs = self.defs_with_places(ev, name)?;
+            let sources = defs
+                .into_iter()
+                .map(|(ord, d)| ConfigDef { file: d.file.clone(), config: Src::shared(d.value, &d.world), ord })
+                .collect();
+            Ok((sources, Vec::new()))
+        };
+        merge_one(ev, &self.lib, &self.prefix, name, &all, 0, defs, &nested, self.span)
+    }
+}
+
+/// `mergeModules'` for one name of a level at `prefix`: an option, or a
+/// nested level. `decls` are its declarations but `extra` more that a
+/// bundle's parts have (known to be sets of options, not options);
+/// `defs` gives its definitions, `nested` the sources and parts of the
+/// level below.
+#[allow(clippy::too_many_arguments)]
+fn merge_one(
+    ev: &mut Evaluator,
+    lib: &Value,
+    prefix: &[String],
+    name: Symbol,
+    decls: &[Decl],
+    extra: usize,
+    defs: DefsProvider,
+    nested: Nested<'_>,
+    span: Span,
+) -> EvalResult<NameResult> {
+    let mut loc = prefix.to_vec();
+    loc.push(name.to_string());
+    let mut option_count = 0;
+    let mut option_decls = Vec::new();
+    for d in decls {
+        let v = d.options.force(ev)?;
+        let t = match &v.v {
+            Value::Attrs(a) => a.get(sym!("_type")).cloned(),
+            _ => None,
+        };
+        if let Some(t) = t {
+            let t = v.child(t).force(ev)?.value()?;
+            let is_opt = matches!(&t, Value::String(s) if s.as_bytes() == b"option");
+            if !is_opt {
+                let tag = match &t {
+                    Value::String(s) => s.to_str_lossy().into_owned(),
+                    other => crate::eval_modules::show_plain(other),
+                };
+                return Err(declaration_type_error(ev, lib, &loc, &tag, &d.file, span)?);
+            }
+            option_count += 1;
+            option_decls.push(d.own(ev)?);
+        }
+    }
+    if option_count == decls.len() + extra {
+        let matched = lazy_option(lib, span, loc, option_decls, defs);
+        return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
+    }
+    // With options among them, the declarations are this evaluation's own.
+    let owned: Vec<Decl>;
+    let decls = if option_count > 0 {
+        owned = decls.iter().map(|d| d.own(ev)).collect::<EvalResult<_>>()?;
+        &owned[..]
+    } else {
+        decls
+    };
+    if option_count > 0 {
+        let mut all_submodule = true;
+        for d in &option_decls {
+            let ty = get(ev, &d.options.v, "type")?;
+            let name = match ty {
+                Some(t) => get(ev, &t, "name")?,
+                None => None,
+            };
+            let is_sub = match name {
+                Some(n) => matches!(ev.force(&n)?, Value::String(s) if s.as_bytes() == b"submodule"),
+                None => false,
+            };
+            if !is_sub {
+                all_submodule = false;
+                break;
+            }
+        }
+        if all_submodule {
+            let mut converted = Vec::with_capacity(decls.len());
+            for d in decls {
+                converted.push(option_tree_to_option(ev, lib, d, span)?);
+            }
+            let matched = lazy_option(lib, span, loc, converted, defs);
+            return Ok(NameResult { matched, unmatched: Value::list(vec![]) });
+        }
+        let first = &option_decls[0];
+        let file = to_string(ev, &first.file, span)?;
+        let desc = match get(ev, &first.options.v, "type")? {
+            Some(t) => match get(ev, &t, "description")? {
+                Some(d) => to_string(ev, &d, span)?,
+                None => "<no description>".to_string(),
+            },
+            None => "<no description>".to_string(),
+        };
+        let non_options: Vec<Decl> = {
+            let mut v = Vec::new();
+            for d in decls {
+                if !is_option(ev, &d.options.v)? {
+                    v.push(d.clone());
+                }
+            }
+            v
+        };
+        let raw_decls = show_raw_decls(ev, lib, &loc, &non_options, span)?;
+        let shown = show_option(ev, lib, &loc, span)?;
+        return Err(throw(format!(
+            "The option `{shown}' in module `{file}' would be a parent of the following options, but its type `{desc}' does not support nested options.\n{raw_decls}"
+        )));
+    }
+    // A level of nested options: recurse; its definitions are this
+    // level's definitions of `name`.
+    let (nested, parts) = nested(ev)?;
+    if !parts.is_empty() {
+        let node = MergeNode::with_parts(ev, lib.clone(), loc, decls.to_vec(), nested, parts, span);
         let merged = node.result(ev)?;
-        if let Some((key, keep)) = key.zip(keep) {
-            share::store_level(key, keep, merged.matched.clone(), merged.unmatched.clone());
-        }
-        Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })
+        return Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched });
     }
-
-    /// The merged option at `loc`, built when first needed.
-    fn lazy_option(&self, loc: Vec<String>, decls: Vec<Decl>, defs: DefsProvider) -> Value {
-        let loc = Loc::new(loc);
-        let lib = self.lib.clone();
-        let span = self.span;
-        Value::lazy(move |ev: &mut Evaluator| {
-            let opt = merge_option_decls(ev, &lib, &loc, &decls, span)?;
-            let opt = fixup_option_type(ev, &lib, &opt, span)?;
-            eval_option_value(ev, &lib, &loc, &opt, defs.clone(), span)
-        })
+    // A level made only of templates' values that reach no hole is the
+    // same in every configuration: made once, without a configuration.
+    let key = if ev.settings.share_modules {
+        share::level_key(
+            lib,
+            &loc,
+            decls.iter().map(|d| (&d.options, &d.file, d.at)),
+            nested.iter().map(|c| (&c.config, &c.file)),
+        )
+    } else {
+        None
+    };
+    if let Some((matched, unmatched)) = key.as_ref().and_then(share::cached_level) {
+        return Ok(NameResult { matched, unmatched });
     }
-
-    fn option_tree_to_option(&self, ev: &mut Evaluator, d: &Decl) -> EvalResult<Decl> {
-        if is_option(ev, &d.options.v)? {
-            return Ok(d.clone());
-        }
-        let span = self.span;
-        let submodule_with = lib_fn(ev, &self.lib, &["types", "submoduleWith"], span)?;
-        let mk_option = lib_fn(ev, &self.lib, &["mkOption"], span)?;
-        let module = Value::attrs(vec![Attr::new(sym!("options"), d.options.v.clone())]);
-        let ty = ev.call(
-            submodule_with,
-            Value::attrs(vec![
-                Attr::new(sym!("modules"), Value::list(vec![module])),
-                Attr::new(sym!("shorthandOnlyDefinesConfig"), Value::Null),
-            ]),
-            span,
-        )?;
-        let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym!("type"), ty)]), span)?;
-        Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), at: d.at, options: Src::own(opt) })
+    let keep = key.as_ref().map(|_| {
+        share::level_keep(decls.iter().map(|d| (&d.options, &d.file)), nested.iter().map(|c| (&c.config, &c.file)))
+    });
+    // The parts keep their configuration, which values that reach no
+    // hole never consult.
+    let node = MergeNode::new(lib.clone(), loc, decls.to_vec(), nested, span);
+    let merged = node.result(ev)?;
+    if let Some((key, keep)) = key.zip(keep) {
+        share::store_level(key, keep, merged.matched.clone(), merged.unmatched.clone());
     }
+    Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched })
+}
 
-    fn show_raw_decls(&self, ev: &mut Evaluator, loc: &[String], decls: &[Decl]) -> EvalResult<String> {
-        // `showRawDecls`: each nested option path under `loc`, with its files.
-        let span = self.span;
-        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
-        fn walk(
-            ev: &mut Evaluator,
-            lib: &Value,
-            path: &mut Vec<String>,
-            v: &Value,
-            file: &str,
-            out: &mut Vec<(String, Vec<String>)>,
-            span: Span,
-        ) -> EvalResult<()> {
-            let f = ev.force(v)?;
-            if is_option(ev, &f)? {
-                let shown = show_option(ev, lib, path, span)?;
-                match out.iter_mut().find(|(p, _)| *p == shown) {
-                    Some((_, files)) => files.push(file.to_string()),
-                    None => out.push((shown, vec![file.to_string()])),
-                }
-                return Ok(());
-            }
-            if let Value::Attrs(a) = &f {
-                for x in a.iter() {
-                    path.push(x.name.to_string());
-                    walk(ev, lib, path, &x.value, file, out, span)?;
-                    path.pop();
-                }
-            }
-            Ok(())
-        }
-        for d in decls {
-            let file = to_string(ev, &d.file, span)?;
-            let mut path = loc.to_vec();
-            walk(ev, &self.lib, &mut path, &d.options.v, &file, &mut lines, span)?;
-        }
-        lines.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(lines
-            .into_iter()
-            .map(|(p, files)| format!("  - option(s) with prefix `{p}' in module `{}'", files.join("' and `")))
-            .collect::<Vec<_>>()
-            .join("\n"))
+/// The merged option at `loc`, built when first needed.
+fn lazy_option(lib: &Value, span: Span, loc: Vec<String>, decls: Vec<Decl>, defs: DefsProvider) -> Value {
+    let loc = Loc::new(loc);
+    let lib = lib.clone();
+    Value::lazy(move |ev: &mut Evaluator| {
+        let opt = merge_option_decls(ev, &lib, &loc, &decls, span)?;
+        let opt = fixup_option_type(ev, &lib, &opt, span)?;
+        eval_option_value(ev, &lib, &loc, &opt, defs.clone(), span)
+    })
+}
+
+fn option_tree_to_option(ev: &mut Evaluator, lib: &Value, d: &Decl, span: Span) -> EvalResult<Decl> {
+    if is_option(ev, &d.options.v)? {
+        return Ok(d.clone());
     }
+    let submodule_with = lib_fn(ev, lib, &["types", "submoduleWith"], span)?;
+    let mk_option = lib_fn(ev, lib, &["mkOption"], span)?;
+    let module = Value::attrs(vec![Attr::new(sym!("options"), d.options.v.clone())]);
+    let ty = ev.call(
+        submodule_with,
+        Value::attrs(vec![
+            Attr::new(sym!("modules"), Value::list(vec![module])),
+            Attr::new(sym!("shorthandOnlyDefinesConfig"), Value::Null),
+        ]),
+        span,
+    )?;
+    let opt = ev.call(mk_option, Value::attrs(vec![Attr::new(sym!("type"), ty)]), span)?;
+    Ok(Decl { file: d.file.clone(), pos: d.pos.clone(), at: d.at, options: Src::own(opt), ord: d.ord })
+}
 
-    fn declaration_type_error(
-        &self,
+/// `showRawDecls`: each nested option path under `loc`, with its files.
+fn show_raw_decls(ev: &mut Evaluator, lib: &Value, loc: &[String], decls: &[Decl], span: Span) -> EvalResult<String> {
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    fn walk(
         ev: &mut Evaluator,
-        loc: &[String],
-        tag: &str,
-        file: &Value,
-    ) -> EvalResult<EvalError> {
-        let span = self.span;
-        let escape = lib_fn(ev, &self.lib, &["strings", "escapeNixIdentifier"], span)?;
-        let last = loc.last().cloned().unwrap_or_default();
-        let name = ev.call(escape, str_value(&last), span)?;
-        let name = ev.expect_string(&name)?.to_str_lossy().into_owned();
-        let path = show_option(ev, &self.lib, loc, span)?;
-        let file = to_string(ev, file, span)?;
-        let mut paragraphs = vec![format!(
-            "In module {file}: expected an option declaration at option path `{path}` but got an attribute set with type {tag}"
-        )];
-        if tag == "option-type" {
-            let comment = if loc.len() > 1 { format!("\n    # {path}") } else { String::new() };
-            paragraphs.push(format!(
-                "When declaring an option, you must wrap the type in a `mkOption` call. It should look somewhat like:\n    {comment}\n    {name} = lib.mkOption {{\n      description = ...;\n      type = <the type you wrote for {name}>;\n      ...\n    }};\n"
-            ));
+        lib: &Value,
+        path: &mut Vec<String>,
+        v: &Value,
+        file: &str,
+        out: &mut Vec<(String, Vec<String>)>,
+        span: Span,
+    ) -> EvalResult<()> {
+        let f = ev.force(v)?;
+        if is_option(ev, &f)? {
+            let shown = show_option(ev, lib, path, span)?;
+            match out.iter_mut().find(|(p, _)| *p == shown) {
+                Some((_, files)) => files.push(file.to_string()),
+                None => out.push((shown, vec![file.to_string()])),
+            }
+            return Ok(());
         }
-        Ok(throw(paragraphs.join("\n\n")))
+        if let Value::Attrs(a) = &f {
+            for x in a.iter() {
+                path.push(x.name.to_string());
+                walk(ev, lib, path, &x.value, file, out, span)?;
+                path.pop();
+            }
+        }
+        Ok(())
     }
+    for d in decls {
+        let file = to_string(ev, &d.file, span)?;
+        let mut path = loc.to_vec();
+        walk(ev, lib, &mut path, &d.options.v, &file, &mut lines, span)?;
+    }
+    lines.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(lines
+        .into_iter()
+        .map(|(p, files)| format!("  - option(s) with prefix `{p}' in module `{}'", files.join("' and `")))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn declaration_type_error(
+    ev: &mut Evaluator,
+    lib: &Value,
+    loc: &[String],
+    tag: &str,
+    file: &Value,
+    span: Span,
+) -> EvalResult<EvalError> {
+    let escape = lib_fn(ev, lib, &["strings", "escapeNixIdentifier"], span)?;
+    let last = loc.last().cloned().unwrap_or_default();
+    let name = ev.call(escape, str_value(&last), span)?;
+    let name = ev.expect_string(&name)?.to_str_lossy().into_owned();
+    let path = show_option(ev, lib, loc, span)?;
+    let file = to_string(ev, file, span)?;
+    let mut paragraphs = vec![format!(
+        "In module {file}: expected an option declaration at option path `{path}` but got an attribute set with type {tag}"
+    )];
+    if tag == "option-type" {
+        let comment = if loc.len() > 1 { format!("\n    # {path}") } else { String::new() };
+        paragraphs.push(format!(
+            "When declaring an option, you must wrap the type in a `mkOption` call. It should look somewhat like:\n    {comment}\n    {name} = lib.mkOption {{\n      description = ...;\n      type = <the type you wrote for {name}>;\n      ...\n    }};\n"
+        ));
+    }
+    Ok(throw(paragraphs.join("\n\n")))
 }
 
 /// A short rendering of a non-string value (for messages only).
@@ -2295,10 +2722,13 @@ struct Merging {
     highest_prio: i64,
 }
 
-fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Merging> {
+fn normalize_defs(ev: &mut Evaluator, first: Option<&Def>, rest: &[Def], span: Span) -> EvalResult<Merging> {
     // Fast path: one definition without properties.
-    if defs.len() == 1 {
-        let d = &defs[0];
+    if first.is_some() as usize + rest.len() == 1 {
+        let d = match first {
+            Some(d) => d,
+            None => &rest[0],
+        };
         let file = to_string(ev, &d.file, span).unwrap_or_default();
         let plain = (|| -> EvalResult<Option<Value>> {
             let v = Src::shared(d.value.clone(), &d.world).force(ev)?;
@@ -2314,7 +2744,7 @@ fn normalize_defs(ev: &mut Evaluator, defs: &[Def], span: Span) -> EvalResult<Me
         }
     }
     let mut normalized = Vec::new();
-    for m in defs {
+    for m in first.into_iter().chain(rest) {
         let mut values = Vec::new();
         let file = m.file.clone();
         props::discharge_src(ev, &Src::shared(m.value.clone(), &m.world), span, &mut values).map_err(|e| {
@@ -2364,20 +2794,29 @@ pub struct MergeResult {
 }
 
 /// Produces the definitions of an option when they are first needed.
-pub type DefsProvider = Rc<dyn Fn(&mut Evaluator) -> EvalResult<Vec<Def>>>;
+pub type DefsProvider = Rc<dyn Fn(&mut Evaluator) -> EvalResult<Rc<[Def]>>>;
 
 /// A provider of definitions already at hand.
 pub fn defs_now(defs: Vec<Def>) -> DefsProvider {
+    let defs: Rc<[Def]> = defs.into();
     Rc::new(move |_: &mut Evaluator| Ok(defs.clone()))
 }
 
 /// `mergeDefinitions`, lazily: nothing is forced until a field is.
 pub fn merge_definitions(lib: &Value, loc: &[String], ty: &Value, defs: DefsProvider, span: Span) -> MergeResult {
-    merge_definitions_at(lib, Loc::new(loc.to_vec()), ty, defs, span)
+    merge_definitions_at(lib, Loc::new(loc.to_vec()), ty, None, defs, span)
 }
 
-/// `mergeDefinitions` at a location made already.
-fn merge_definitions_at(lib: &Value, loc: Rc<Loc>, ty: &Value, defs: DefsProvider, span: Span) -> MergeResult {
+/// `mergeDefinitions` at a location made already, of `first` (an
+/// option's default) and `defs`.
+fn merge_definitions_at(
+    lib: &Value,
+    loc: Rc<Loc>,
+    ty: &Value,
+    first: Option<Def>,
+    defs: DefsProvider,
+    span: Span,
+) -> MergeResult {
     type Shared = Rc<OnceCell<Rc<Merging>>>;
     let cell: Shared = Rc::new(OnceCell::new());
     let merging = {
@@ -2387,7 +2826,7 @@ fn merge_definitions_at(lib: &Value, loc: Rc<Loc>, ty: &Value, defs: DefsProvide
                 return Ok(m.clone());
             }
             let defs = defs(ev)?;
-            let m = Rc::new(normalize_defs(ev, &defs, span)?);
+            let m = Rc::new(normalize_defs(ev, first.as_ref(), &defs, span)?);
             let _ = cell.set(m.clone());
             Ok(m)
         }
@@ -2590,7 +3029,7 @@ fn eval_option_value(
             if let Some(r) = cell.get() {
                 return Ok(r.clone());
             }
-            let mut all_defs = Vec::new();
+            let mut default_def = None;
             if let Some(default) = o.get(sym!("default")).cloned() {
                 let decls = o.get(sym!("declarations")).cloned().unwrap_or_else(|| Value::list(vec![]));
                 let first = Value::lazy(move |ev: &mut Evaluator| {
@@ -2605,18 +3044,18 @@ fn eval_option_value(
                     Attr::new(sym!("priority"), Value::Int(1500)),
                     Attr::new(sym!("content"), default),
                 ]);
-                all_defs.push(Def { file: first, value, full: None, pos: None, world: None });
+                default_def = Some(Def { file: first, value, full: None, pos: None, world: None });
             }
-            all_defs.extend(defs(ev)?);
+            let defs = defs(ev)?;
             let read_only = match o.get(sym!("readOnly")).cloned() {
                 Some(r) => ev.expect_bool(&r)?,
                 None => false,
             };
-            if read_only && all_defs.len() > 1 {
+            if read_only && default_def.is_some() as usize + defs.len() > 1 {
                 let shown = show_option(ev, &lib, &loc, span)?;
                 let mut separate = Vec::new();
-                for d in &all_defs {
-                    let single = merge_definitions_at(&lib, loc.clone(), &ty, defs_now(vec![d.clone()]), span);
+                for d in default_def.iter().chain(defs.iter()) {
+                    let single = merge_definitions_at(&lib, loc.clone(), &ty, None, defs_now(vec![d.clone()]), span);
                     separate.push(Def {
                         file: d.file.clone(),
                         value: single.merged_value,
@@ -2630,7 +3069,8 @@ fn eval_option_value(
                     "The option `{shown}' is read-only, but it's set multiple times. Definition values:{text}"
                 )));
             }
-            let r = Rc::new(merge_definitions_at(&lib, loc.clone(), &ty, defs_now(all_defs), span));
+            let provided: DefsProvider = Rc::new(move |_: &mut Evaluator| Ok(defs.clone()));
+            let r = Rc::new(merge_definitions_at(&lib, loc.clone(), &ty, default_def, provided, span));
             let _ = cell.set(r.clone());
             Ok(r)
         })

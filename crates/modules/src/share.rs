@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use dendrite_eval::taint::{Taint, taint};
 use dendrite_eval::value::{Attrs, Thunk, ThunkState, Value, set_shared_mode};
-use dendrite_eval::world::World;
+use dendrite_eval::world::{Plan, World, plan};
 use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::{Span, Symbol};
 use rustc_hash::FxHashMap;
@@ -98,11 +98,24 @@ impl Src {
         if let Some(copy) = w.copied(&self.v) {
             return Ok(Src::own(ev.force(&copy)?));
         }
+        let key = t.as_ptr();
+        // A chain of selections from a hole (a condition such as
+        // `cfg.enable`): picked from this configuration's values.
+        if let Some(plan) = plan_of(&self.v, key) {
+            if let Some(v) = w.resolve(ev, &plan) {
+                // On an error the copy is evaluated instead, for its message.
+                if let Ok(forced) = ev.force(&v) {
+                    w.remember(&self.v, &v);
+                    return Ok(Src::own(forced));
+                }
+            }
+            let copy = w.inst(&self.v)?;
+            return Ok(Src::own(ev.force(&copy)?));
+        }
         if taint(&self.v) == Taint::Clean {
             // Still a template's value: what is inside it may be shared too.
             return Ok(self.child(ev.force(&self.v)?));
         }
-        let key = t.as_ptr();
         if !UNSHARED.with(|u| u.borrow().contains_key(&key)) {
             match ev.in_shared_mode(FUEL, |ev| ev.force(&self.v)) {
                 Ok(v) => return Ok(self.child(v)),
@@ -141,6 +154,25 @@ impl Src {
     }
 }
 
+/// What a template thunk is known to be, kept alive beside it: a chain of
+/// selections from a hole, or not (`None`).
+type KnownPlan = (Value, Option<Rc<Plan>>);
+
+thread_local! {
+    static PLANS: RefCell<FxHashMap<usize, KnownPlan>> = RefCell::new(FxHashMap::default());
+}
+
+/// The chain of selections template thunk `v` (at address `key`) is, if
+/// it is one; found once.
+fn plan_of(v: &Value, key: usize) -> Option<Rc<Plan>> {
+    if let Some((_, p)) = PLANS.with(|p| p.borrow().get(&key).cloned()) {
+        return p;
+    }
+    let p = plan(v).map(Rc::new);
+    PLANS.with(|m| m.borrow_mut().insert(key, (v.clone(), p.clone())));
+    p
+}
+
 /// Runs `f`, which makes values from template values without evaluating
 /// anything, in shared mode when `w` is a configuration (so that what it
 /// makes is known to be a template's too).
@@ -170,12 +202,9 @@ pub fn derived(w: &Option<Rc<World>>, from: &Value, kind: u8, make: impl FnOnce(
     v
 }
 
-/// `pushDownProperties` of a module value: shared when it can be done
-/// without a configuration.
-pub fn push_down(ev: &mut Evaluator, src: &Src, span: Span) -> EvalResult<Vec<Src>> {
-    let Some(w) = &src.w else {
-        return Ok(crate::props::push_down(ev, &src.v, span)?.into_iter().map(Src::own).collect());
-    };
+/// `pushDownProperties` of a template's value when it can be done without
+/// a configuration (remembered per value).
+pub fn push_down_shared(ev: &mut Evaluator, src: &Src, span: Span) -> Option<Vec<Src>> {
     let key = src.v.identity();
     let cached = key.and_then(|k| PUSHED.with(|p| p.borrow().get(&k).map(|(_, r)| r.clone())));
     let shared = match cached {
@@ -188,8 +217,17 @@ pub fn push_down(ev: &mut Evaluator, src: &Src, span: Span) -> EvalResult<Vec<Sr
             r
         }
     };
-    match shared {
-        Some(list) => Ok(list.iter().map(|v| src.child(v.clone())).collect()),
+    shared.map(|list| list.iter().map(|v| src.child(v.clone())).collect())
+}
+
+/// `pushDownProperties` of a module value: shared when it can be done
+/// without a configuration.
+pub fn push_down(ev: &mut Evaluator, src: &Src, span: Span) -> EvalResult<Vec<Src>> {
+    let Some(w) = &src.w else {
+        return Ok(crate::props::push_down(ev, &src.v, span)?.into_iter().map(Src::own).collect());
+    };
+    match push_down_shared(ev, src, span) {
+        Some(list) => Ok(list),
         None => {
             let copy = w.inst(&src.v)?;
             Ok(crate::props::push_down(ev, &copy, span)?.into_iter().map(Src::own).collect())
@@ -403,6 +441,43 @@ thread_local! {
     /// options' identity (`None`: not made yet). Only shared levels have
     /// entries; `LEVELS` keeps their options alive.
     static CONFIGS: RefCell<FxHashMap<usize, [Option<Value>; 2]>> = RefCell::new(FxHashMap::default());
+}
+
+/// Makes the `config` views of the options `matched` (a level merged once
+/// for every configuration that has it) be made once too.
+pub fn register_level(matched: &Value) {
+    if !matches!(matched, Value::Attrs(_)) {
+        return;
+    }
+    if let Some(id) = matched.identity() {
+        // Kept alive, so that no other set gets its address.
+        KEEP.with(|k| k.borrow_mut().push(matched.clone()));
+        CONFIGS.with(|c| c.borrow_mut().insert(id, [None, None]));
+    }
+}
+
+thread_local! {
+    /// Levels registered by [`register_level`].
+    static KEEP: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The `config` view of `matched` when it is a level merged once for every
+/// configuration (made with `make` the first time), `None` otherwise.
+pub fn shared_level_config(matched: &Value, open: bool, make: impl FnOnce() -> Value) -> Option<Value> {
+    let id = matched.identity()?;
+    let found = CONFIGS.with(|c| c.borrow().get(&id).map(|views| views[open as usize].clone()))?;
+    Some(match found {
+        Some(v) => v,
+        None => {
+            let v = make();
+            CONFIGS.with(|c| {
+                if let Some(views) = c.borrow_mut().get_mut(&id) {
+                    views[open as usize] = Some(v.clone());
+                }
+            });
+            v
+        }
+    })
 }
 
 /// The `config` view of the options `matched`, made with `make` once when

@@ -2,7 +2,8 @@
 //! is done, never a result: generated fleets (feature modules merged into
 //! aggregates that several configurations import, conditions on `config`,
 //! priorities, orders, submodules, per-configuration arguments, mistakes)
-//! print the same with sharing on and off, error messages included.
+//! print the same with sharing off, on, and on with aggregates used whole
+//! as bundles, error messages included.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -201,14 +202,20 @@ in builtins.toJSON {
 }"#;
 
 /// Each configuration's output (or error message), in one evaluator so
-/// that later configurations can share the earlier ones' work.
-fn evaluate(share: bool, dir: PathBuf, n: usize) -> Vec<String> {
+/// that later configurations can share the earlier ones' work; and how
+/// many aggregates were used whole.
+fn evaluate(share: bool, bundles: bool, dir: PathBuf, n: usize) -> (Vec<String>, u64) {
     dendrite_eval::run_with_stack(move || {
-        let settings =
-            EvalSettings { native_modules: true, share_modules: share, print_traces: false, ..EvalSettings::default() };
+        let settings = EvalSettings {
+            native_modules: true,
+            share_modules: share,
+            bundle_modules: bundles,
+            print_traces: false,
+            ..EvalSettings::default()
+        };
         let mut ev = Evaluator::new(RootDatabase::default(), settings);
         dendrite_modules::install(&mut ev);
-        (0..n)
+        let out = (0..n)
             .map(|i| {
                 let expr = SHOW.replace("mI", &format!("m{i}"));
                 match ev.eval_string(&expr, Origin::String(dir.clone())).and_then(|v| ev.force(&v)) {
@@ -220,7 +227,8 @@ fn evaluate(share: bool, dir: PathBuf, n: usize) -> Vec<String> {
                     Err(e) => format!("error: {}", e.message()),
                 }
             })
-            .collect()
+            .collect();
+        (out, dendrite_modules::eval_modules::bundle_uses())
     })
 }
 
@@ -229,19 +237,19 @@ fn generated_fleets_print_the_same_with_sharing_on_and_off() {
     let Some(lib) = lib_dir() else { return };
     let mut errors = 0;
     let mut outputs = 0;
+    let mut bundled = 0;
     for case in 0..60u64 {
         let mut rng = Rng(0x5eed_0000 + case * 7919);
         let dir = tempfile::tempdir().expect("temp dir");
         let n = fleet(&mut rng, dir.path(), &lib);
-        let shared = evaluate(true, dir.path().to_path_buf(), n);
-        let plain = evaluate(false, dir.path().to_path_buf(), n);
-        for (i, (s, p)) in shared.iter().zip(&plain).enumerate() {
-            assert_eq!(
-                s,
-                p,
-                "case {case}, configuration m{i} differs with sharing on (left) and off (right); fleet:\n{}",
-                std::fs::read_to_string(dir.path().join("fleet.nix")).unwrap_or_default()
-            );
+        let (plain, _) = evaluate(false, false, dir.path().to_path_buf(), n);
+        let (shared, _) = evaluate(true, false, dir.path().to_path_buf(), n);
+        let (bundles, uses) = evaluate(true, true, dir.path().to_path_buf(), n);
+        bundled += uses;
+        let fleet = || std::fs::read_to_string(dir.path().join("fleet.nix")).unwrap_or_default();
+        for (i, ((s, b), p)) in shared.iter().zip(&bundles).zip(&plain).enumerate() {
+            assert_eq!(s, p, "case {case}, m{i} differs with sharing on (left) and off (right); fleet:\n{}", fleet());
+            assert_eq!(b, p, "case {case}, m{i} differs with bundles (left) and unshared (right); fleet:\n{}", fleet());
             if s.starts_with("error:") {
                 errors += 1;
             } else {
@@ -249,7 +257,9 @@ fn generated_fleets_print_the_same_with_sharing_on_and_off() {
             }
         }
     }
-    // The generator makes both kinds, so both paths are compared.
+    // The generator makes both kinds, so both paths are compared, and
+    // bundles are used.
     assert!(outputs > 100, "{outputs} configurations evaluated");
     assert!(errors > 5, "{errors} configurations failed");
+    assert!(bundled > 100, "aggregates used whole {bundled} times");
 }
