@@ -66,6 +66,13 @@ pub struct Plan {
     path: Vec<Symbol>,
 }
 
+impl Plan {
+    /// The hole's address and the names selected.
+    pub fn parts(&self) -> (usize, &[Symbol]) {
+        (self.hole, &self.path)
+    }
+}
+
 /// The chain of selections template value `v` is, if it is one. Template
 /// thunks that reach a hole are never evaluated (shared mode cannot, and
 /// configurations evaluate copies), so what is found stays true.

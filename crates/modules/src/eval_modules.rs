@@ -1191,6 +1191,8 @@ struct State {
     span: Span,
     collected: OnceCell<Rc<Collected>>,
     merged: OnceCell<Merged>,
+    /// The top level of the option tree, once merged.
+    root: OnceCell<Rc<MergeNode>>,
     config: Value,
     options: Value,
     config_full: OnceCell<Value>,
@@ -1260,6 +1262,7 @@ fn eval_modules(ev: &mut Evaluator, lib: &Value, arg: &Value, span: Span) -> Eva
         span,
         collected: OnceCell::new(),
         merged: OnceCell::new(),
+        root: OnceCell::new(),
         config: config.clone(),
         options: options.clone(),
         config_full: OnceCell::new(),
@@ -1349,7 +1352,8 @@ impl State {
         };
         let disabled_keys = collector.disabled_keys(ev, &modules_path, &disabled)?;
         let bundled = if structured.iter().any(|s| has_bundle(s)) && disabled_keys.is_empty() {
-            bundle::flatten(&structured, &self.world)
+            let hole = collector.margs.sig.map(|sig| share::arg_hole_id(sig, sym!("config")));
+            bundle::flatten(&structured, &self.world, hole)
         } else {
             None
         };
@@ -1374,7 +1378,8 @@ impl State {
     fn merged(&self, ev: &mut Evaluator) -> EvalResult<&Merged> {
         if self.merged.get().is_none() {
             let collected = self.collected(ev)?;
-            let merged = merge_modules(ev, &self.lib, &self.args.prefix, &collected, self.span)?;
+            let (merged, root) = merge_modules(ev, &self.lib, &self.args.prefix, &collected, self.span)?;
+            let _ = self.root.set(root);
             let _ = self.merged.set(merged);
         }
         Ok(self.merged.get().expect("just set"))
@@ -1431,6 +1436,13 @@ impl State {
                 }
             }
         };
+        if matches!(freeform, Value::Null)
+            && !lenient
+            && let Some(root) = self.root.get()
+        {
+            // `config` is the declared options' values alone.
+            root.plain_config.set(true);
+        }
         let _ = self.config_full.set(value.clone());
         Ok(value)
     }
@@ -1867,7 +1879,7 @@ fn merge_modules(
     prefix: &[String],
     collected: &Collected,
     span: Span,
-) -> EvalResult<Merged> {
+) -> EvalResult<(Merged, Rc<MergeNode>)> {
     // `mergeModules prefix (reverseList modules)`.
     let ord = |i: usize| collected.ords.get(i).copied().unwrap_or(0);
     let decls: Vec<Decl> = (0..collected.modules.len())
@@ -1885,8 +1897,8 @@ fn merge_modules(
         })
         .collect();
     let parts = collected.parts.iter().map(|(b, inst)| bundle::Part { level: b.root(), inst: inst.clone() }).collect();
-    let node = MergeNode::with_parts(ev, lib.clone(), prefix.to_vec(), decls, sources, parts, span);
-    node.result(ev)
+    let node = MergeNode::with_parts(ev, lib.clone(), prefix.to_vec(), decls, sources, parts, None, span);
+    Ok((node.clone().result(ev)?, node))
 }
 
 /// One level of `mergeModules'`. `sources` are the definitions of this
@@ -1906,6 +1918,18 @@ struct MergeNode {
     span: Span,
     raw: OnceCell<Rc<RawDefs>>,
     this: std::rc::Weak<MergeNode>,
+    /// The top level of the evaluation's option tree.
+    root: std::rc::Weak<MergeNode>,
+    /// Levels below made with bundles' parts, by name (see
+    /// [`bundle::defs_of`]).
+    children: RefCell<FxHashMap<Symbol, Rc<MergeNode>>>,
+    /// With parts: the combination they make, and the names merged by
+    /// this evaluation (every other declared name is merged once for all).
+    combo: OnceCell<Rc<bundle::Combo>>,
+    own_names: OnceCell<Vec<Symbol>>,
+    /// At the top: whether `config` is known to be the options' values
+    /// alone (no freeform definitions, not lenient).
+    plain_config: std::cell::Cell<bool>,
 }
 
 /// `rawDefinitionsByName` of one level's own sources (each definition
@@ -1972,9 +1996,10 @@ type Nested<'a> = &'a dyn Fn(&mut Evaluator) -> EvalResult<(Vec<ConfigDef>, Vec<
 
 impl MergeNode {
     fn new(lib: Value, prefix: Vec<String>, decls: Vec<Decl>, sources: Vec<ConfigDef>, span: Span) -> Rc<MergeNode> {
-        Self::make(lib, prefix, decls, sources, Vec::new(), Vec::new(), span)
+        Self::make(lib, prefix, decls, sources, Vec::new(), Vec::new(), None, span)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn make(
         lib: Value,
         prefix: Vec<String>,
@@ -1982,6 +2007,7 @@ impl MergeNode {
         sources: Vec<ConfigDef>,
         parts: Vec<bundle::Part>,
         preps: Vec<Rc<bundle::Prep>>,
+        root: Option<std::rc::Weak<MergeNode>>,
         span: Span,
     ) -> Rc<MergeNode> {
         Rc::new_cyclic(|this| MergeNode {
@@ -1994,11 +2020,29 @@ impl MergeNode {
             span,
             raw: OnceCell::new(),
             this: this.clone(),
+            root: root.unwrap_or_else(|| this.clone()),
+            children: RefCell::new(FxHashMap::default()),
+            combo: OnceCell::new(),
+            own_names: OnceCell::new(),
+            plain_config: std::cell::Cell::new(false),
         })
+    }
+
+    /// The level `name` below the top of the evaluation, if it was made
+    /// with bundles' parts already, when the top's `config` is its
+    /// options' values alone: where a condition's chain of selections can
+    /// be seen to reach a level merged once for every configuration.
+    fn anchor(&self, name: Symbol) -> Option<Rc<MergeNode>> {
+        let root = self.root.upgrade()?;
+        if !root.plain_config.get() {
+            return None;
+        }
+        root.children.borrow().get(&name).cloned()
     }
 
     /// A level with bundles' parts. A part whose grouping needs a
     /// configuration is taken apart into this level's own sources.
+    #[allow(clippy::too_many_arguments)]
     fn with_parts(
         ev: &mut Evaluator,
         lib: Value,
@@ -2006,6 +2050,7 @@ impl MergeNode {
         mut decls: Vec<Decl>,
         mut sources: Vec<ConfigDef>,
         parts: Vec<bundle::Part>,
+        root: Option<std::rc::Weak<MergeNode>>,
         span: Span,
     ) -> Rc<MergeNode> {
         let mut kept = Vec::with_capacity(parts.len());
@@ -2029,7 +2074,7 @@ impl MergeNode {
             decls.sort_by_key(|d| std::cmp::Reverse(d.ord));
             sources.sort_by_key(|d| std::cmp::Reverse(d.ord));
         }
-        Self::make(lib, prefix, decls, sources, kept, preps, span)
+        Self::make(lib, prefix, decls, sources, kept, preps, root, span)
     }
 
     fn self_rc(&self) -> Rc<MergeNode> {
@@ -2154,14 +2199,16 @@ impl MergeNode {
     }
 
     /// The definitions of `name` at this level, own and the parts', in
-    /// module order (last first), with their places.
-    fn defs_with_places(&self, ev: &mut Evaluator, name: Symbol) -> EvalResult<Vec<(u64, Def)>> {
+    /// module order (last first), with their places. `live`: the parts'
+    /// `mkIf`s whose condition is false here left out (for merging an
+    /// option, which would discharge them to nothing).
+    fn defs_with_places(&self, ev: &mut Evaluator, name: Symbol, live: bool) -> EvalResult<Vec<(u64, Def)>> {
         let raw = self.raw_defs(ev)?;
         let own = raw.by_name.get(&name).cloned().unwrap_or_default();
         if self.parts.is_empty() {
             return Ok(own);
         }
-        let mut lists = bundle::defs_of(&self.parts, &self.preps, name);
+        let mut lists = bundle::defs_of(ev, self, name, live);
         lists.push(own);
         Ok(bundle::merge_by_place(lists))
     }
@@ -2175,6 +2222,7 @@ impl MergeNode {
             decls.extend(own.into_iter().map(|(n, d)| (n, d, None)));
         } else {
             let combo = bundle::combo(&self.parts, &self.preps);
+            let _ = self.combo.set(combo.clone());
             let mut own = own.into_iter().peekable();
             for &(name, single) in combo.names.iter() {
                 while let Some((n, _)) = own.peek()
@@ -2215,6 +2263,11 @@ impl MergeNode {
             matched_entries.push(Attr::new(name, matched));
             results.push(Slot::Own(slot));
         }
+        if !self.parts.is_empty() {
+            let own: Vec<Symbol> =
+                results.iter().filter_map(|r| if let Slot::Own(s) = r { Some(s.name) } else { None }).collect();
+            let _ = self.own_names.set(own);
+        }
         let matched_names: FxHashSet<Symbol> = results.iter().map(Slot::name).collect();
         let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
         let node = self.clone();
@@ -2249,7 +2302,7 @@ impl MergeNode {
                 if matched_names.contains(&name) {
                     continue;
                 }
-                let defs = node.defs_with_places(ev, name)?;
+                let defs = node.defs_with_places(ev, name, false)?;
                 by_name.push((
                     name,
                     defs.iter()
@@ -2280,8 +2333,8 @@ impl MergeNode {
 
     fn merge_name(&self, ev: &mut Evaluator, name: Symbol, decls: &[Decl]) -> EvalResult<NameResult> {
         let node = self.self_rc();
-        let defs: DefsProvider = Rc::new(move |ev: &mut Evaluator| {
-            Ok(node.defs_with_places(ev, name)?.into_iter().map(|(_, d)| d).collect::<Vec<_>>().into())
+        let defs: DefsProvider = Rc::new(move |ev: &mut Evaluator, live: bool| {
+            Ok(node.defs_with_places(ev, name, live)?.into_iter().map(|(_, d)| d).collect::<Vec<_>>().into())
         });
         // The own definitions of `name` as sources of the level below.
         let own_nested = |ev: &mut Evaluator| -> EvalResult<Vec<ConfigDef>> {
@@ -2302,7 +2355,7 @@ impl MergeNode {
         };
         if self.parts.is_empty() {
             let nested = |ev: &mut Evaluator| Ok((own_nested(ev)?, Vec::new()));
-            return merge_one(ev, &self.lib, &self.prefix, name, decls, 0, defs, &nested, self.span);
+            return merge_one(ev, &self.lib, &self.prefix, name, decls, 0, defs, &nested, Some(self), self.span);
         }
         let of = bundle::of_name(&self.preps, name);
         let parts_nested = of.options == Some(0) && {
@@ -2326,7 +2379,7 @@ impl MergeNode {
         if parts_nested {
             let nested =
                 |ev: &mut Evaluator| Ok((own_nested(ev)?, bundle::children(&self.parts, &self.preps, &of.parts, name)));
-            return merge_one(ev, &self.lib, &self.prefix, name, decls, of.decls, defs, &nested, self.span);
+            return merge_one(ev, &self.lib, &self.prefix, name, decls, of.decls, defs, &nested, Some(self), self.span);
         }
         // Options among the declarations (or declarations a configuration
         // is needed to tell apart): every declaration and definition as
@@ -2336,14 +2389,14 @@ impl MergeNode {
         all.sort_by_key(|d| std::cmp::Reverse(d.0));
         let all: Vec<Decl> = all.into_iter().map(|(_, d)| d).collect();
         let nested = |ev: &mut Evaluator| {
-            let defs = self.defs_with_places(ev, name)?;
+            let defs = self.defs_with_places(ev, name, false)?;
             let sources = defs
                 .into_iter()
                 .map(|(ord, d)| ConfigDef { file: d.file.clone(), config: Src::shared(d.value, &d.world), ord })
                 .collect();
             Ok((sources, Vec::new()))
         };
-        merge_one(ev, &self.lib, &self.prefix, name, &all, 0, defs, &nested, self.span)
+        merge_one(ev, &self.lib, &self.prefix, name, &all, 0, defs, &nested, Some(self), self.span)
     }
 }
 
@@ -2351,7 +2404,8 @@ impl MergeNode {
 /// nested level. `decls` are its declarations but `extra` more that a
 /// bundle's parts have (known to be sets of options, not options);
 /// `defs` gives its definitions, `nested` the sources and parts of the
-/// level below.
+/// level below; `parent` is the level of this evaluation the name is in,
+/// if any (a level below made with parts is recorded there).
 #[allow(clippy::too_many_arguments)]
 fn merge_one(
     ev: &mut Evaluator,
@@ -2362,6 +2416,7 @@ fn merge_one(
     extra: usize,
     defs: DefsProvider,
     nested: Nested<'_>,
+    parent: Option<&MergeNode>,
     span: Span,
 ) -> EvalResult<NameResult> {
     let mut loc = prefix.to_vec();
@@ -2453,7 +2508,11 @@ fn merge_one(
     // level's definitions of `name`.
     let (nested, parts) = nested(ev)?;
     if !parts.is_empty() {
-        let node = MergeNode::with_parts(ev, lib.clone(), loc, decls.to_vec(), nested, parts, span);
+        let root = parent.map(|p| p.root.clone());
+        let node = MergeNode::with_parts(ev, lib.clone(), loc, decls.to_vec(), nested, parts, root, span);
+        if let Some(p) = parent {
+            p.children.borrow_mut().insert(name, node.clone());
+        }
         let merged = node.result(ev)?;
         return Ok(NameResult { matched: merged.matched, unmatched: merged.unmatched });
     }
@@ -2793,13 +2852,16 @@ pub struct MergeResult {
     pub optional_value: Value,
 }
 
-/// Produces the definitions of an option when they are first needed.
-pub type DefsProvider = Rc<dyn Fn(&mut Evaluator) -> EvalResult<Rc<[Def]>>>;
+/// Produces the definitions of an option when they are first needed. With
+/// `live`, definitions that discharging would drop (an `mkIf` whose
+/// condition is false) may be left out: for merging, when nothing counts
+/// the definitions before they are discharged (`readOnly` does).
+pub type DefsProvider = Rc<dyn Fn(&mut Evaluator, bool) -> EvalResult<Rc<[Def]>>>;
 
 /// A provider of definitions already at hand.
 pub fn defs_now(defs: Vec<Def>) -> DefsProvider {
     let defs: Rc<[Def]> = defs.into();
-    Rc::new(move |_: &mut Evaluator| Ok(defs.clone()))
+    Rc::new(move |_: &mut Evaluator, _| Ok(defs.clone()))
 }
 
 /// `mergeDefinitions`, lazily: nothing is forced until a field is.
@@ -2825,7 +2887,7 @@ fn merge_definitions_at(
             if let Some(m) = cell.get() {
                 return Ok(m.clone());
             }
-            let defs = defs(ev)?;
+            let defs = defs(ev, true)?;
             let m = Rc::new(normalize_defs(ev, first.as_ref(), &defs, span)?);
             let _ = cell.set(m.clone());
             Ok(m)
@@ -3046,11 +3108,11 @@ fn eval_option_value(
                 ]);
                 default_def = Some(Def { file: first, value, full: None, pos: None, world: None });
             }
-            let defs = defs(ev)?;
             let read_only = match o.get(sym!("readOnly")).cloned() {
                 Some(r) => ev.expect_bool(&r)?,
                 None => false,
             };
+            let defs = defs(ev, !read_only)?;
             if read_only && default_def.is_some() as usize + defs.len() > 1 {
                 let shown = show_option(ev, &lib, &loc, span)?;
                 let mut separate = Vec::new();
@@ -3069,7 +3131,7 @@ fn eval_option_value(
                     "The option `{shown}' is read-only, but it's set multiple times. Definition values:{text}"
                 )));
             }
-            let provided: DefsProvider = Rc::new(move |_: &mut Evaluator| Ok(defs.clone()));
+            let provided: DefsProvider = Rc::new(move |_: &mut Evaluator, _| Ok(defs.clone()));
             let r = Rc::new(merge_definitions_at(&lib, loc.clone(), &ty, default_def, provided, span));
             let _ = cell.set(r.clone());
             Ok(r)

@@ -341,6 +341,14 @@ pub fn arg_hole(sig: u32, name: Symbol) -> Value {
     ARG_HOLES.with(|h| h.borrow_mut().entry((sig, name)).or_insert_with(hole).clone())
 }
 
+/// The address of [`arg_hole`]'s hole.
+pub fn arg_hole_id(sig: u32, name: Symbol) -> usize {
+    match arg_hole(sig, name) {
+        Value::Thunk(t) => t.as_ptr(),
+        _ => 0,
+    }
+}
+
 /// What identifies one level of the option tree independently of the
 /// configuration: its location, `lib`, and its declarations and
 /// definition sources by identity.

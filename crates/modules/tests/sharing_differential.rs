@@ -44,6 +44,7 @@ let t = lib.types; in
     lazy = lib.mkOption { type = t.lazyAttrsOf t.str; default = { }; };
     count = lib.mkOption { type = t.int; default = 0; };
     label = lib.mkOption { type = t.nullOr t.str; default = null; };
+    locked = lib.mkOption { type = t.int; readOnly = true; default = 1; };
     users = lib.mkOption {
       default = { };
       type = t.attrsOf (t.submodule ({ name, config, ... }: {
@@ -82,6 +83,9 @@ fn feature(rng: &mut Rng, name: &str, other: Option<&str>) -> String {
             5 => format!("services.lazy.{name} = \"{name}:${{toString (builtins.length cfg.tags)}}\";"),
             6 => format!("services.label = lib.mkOverride {} \"{name}\";", 90 + rng.below(20)),
             7 if args.contains("greeting") => "services.enabled = [ greeting ];".to_string(),
+            // Read-only: set twice (with the default) even when the
+            // condition is false.
+            7 if rng.chance(10) => "services.locked = 2;".to_string(),
             _ => format!("services.ports.\"{name}-extra\" = cfg.port + 1;"),
         });
     }

@@ -12,11 +12,26 @@ use std::sync::{LazyLock, RwLock};
 use rustc_hash::FxHashMap;
 
 /// An interned name (attribute name or identifier); one pointer wide.
-// A reference to a leaked `Box<[u8]>` rather than `&[u8]` keeps `Symbol`
-// (and so every attribute entry) one word instead of two.
+// A reference to leaked data rather than `&[u8]` keeps `Symbol` (and so
+// every attribute entry) one word instead of two.
 #[derive(Clone, Copy)]
-#[allow(clippy::borrowed_box)]
-pub struct Symbol(&'static Box<[u8]>);
+pub struct Symbol(&'static Interned);
+
+/// An interned name's bytes, and its first eight bytes as a big-endian
+/// number (zero-padded): comparing those orders most pairs of names in
+/// one step, which binary searches in large attribute sets do often.
+struct Interned {
+    key: u64,
+    bytes: Box<[u8]>,
+}
+
+/// The ordering key of a name: its first eight bytes, big-endian.
+fn order_key(name: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = name.len().min(8);
+    buf[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(buf)
+}
 
 static INTERNER: LazyLock<RwLock<FxHashMap<&'static [u8], Symbol>>> =
     LazyLock::new(|| RwLock::new(FxHashMap::default()));
@@ -36,25 +51,25 @@ impl Symbol {
         if let Some(s) = map.get(name) {
             return *s;
         }
-        #[allow(clippy::borrowed_box)]
-        let boxed: &'static Box<[u8]> = Box::leak(Box::new(name.to_vec().into_boxed_slice()));
-        let sym = Symbol(boxed);
-        map.insert(&boxed[..], sym);
+        let data: &'static Interned =
+            Box::leak(Box::new(Interned { key: order_key(name), bytes: name.to_vec().into_boxed_slice() }));
+        let sym = Symbol(data);
+        map.insert(&data.bytes[..], sym);
         sym
     }
 
     /// The name's bytes.
     pub fn as_bytes(self) -> &'static [u8] {
-        &self.0[..]
+        &self.0.bytes[..]
     }
 
     /// The name as text (lossy for names that are not UTF-8).
     pub fn as_str(self) -> std::borrow::Cow<'static, str> {
         // Names are almost always valid UTF-8, which `from_utf8` checks
         // faster than the lossy decoder walks.
-        match std::str::from_utf8(&self.0[..]) {
+        match std::str::from_utf8(&self.0.bytes[..]) {
             Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&self.0[..]),
+            Err(_) => String::from_utf8_lossy(&self.0.bytes[..]),
         }
     }
 }
@@ -76,21 +91,19 @@ impl Ord for Symbol {
         if self == other {
             return Ordering::Equal;
         }
-        let (a, b) = (&self.0[..], &other.0[..]);
-        // Binary searches and sorts compare short names that usually differ
-        // early: a byte loop beats a call to `memcmp` there.
-        for (x, y) in a.iter().zip(b.iter()).take(16) {
-            if x != y {
-                return x.cmp(y);
-            }
+        // Keys that differ order the names as their bytes do (a shorter
+        // name's padding zeros come before any byte but a zero, and names
+        // that differ only there have equal keys).
+        match self.0.key.cmp(&other.0.key) {
+            Ordering::Equal => self.0.bytes[..].cmp(&other.0.bytes[..]),
+            o => o,
         }
-        if a.len() <= 16 || b.len() <= 16 { a.len().cmp(&b.len()) } else { a[16..].cmp(&b[16..]) }
     }
 }
 
 impl Hash for Symbol {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.0 as *const Box<[u8]> as usize).hash(state)
+        (self.0 as *const Interned as usize).hash(state)
     }
 }
 
@@ -118,12 +131,17 @@ mod tests {
         assert!(Symbol::new("Z") < Symbol::new("a"));
         assert!(Symbol::new("a") < Symbol::new("ab"));
         assert_ne!(Symbol::new("a"), Symbol::new("b"));
-        // Past the 16-byte fast path, and a prefix of exactly 16 bytes.
+        // Past the 8-byte key, names that differ only in padding zeros, and
+        // a prefix of exactly 16 bytes.
         let long = |s: &str| Symbol::new(s);
+        assert!(long("ab") < long("ab\u{0}"));
+        assert!(long("a\u{1}") < long("ab"));
+        assert!(long("abcdefgh") < long("abcdefgh\u{0}"));
         assert!(long("0123456789abcdefA") < long("0123456789abcdefB"));
         assert!(long("0123456789abcdef") < long("0123456789abcdef0"));
         assert!(long("0123456789abcdeg") > long("0123456789abcdef0"));
-        let mut names: Vec<&str> = vec!["b", "a\u{0}", "", "0123456789abcdefZ", "0123456789abcdef", "é", "Z"];
+        let mut names: Vec<&str> =
+            vec!["b", "a\u{0}", "a", "", "0123456789abcdefZ", "0123456789abcdef", "é", "Z", "abcdefgh", "abcdefg\u{0}"];
         let mut syms: Vec<Symbol> = names.iter().map(|n| Symbol::new(n)).collect();
         names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         syms.sort();

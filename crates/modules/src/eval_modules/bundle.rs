@@ -38,7 +38,9 @@ use dendrite_eval::world::World;
 use dendrite_syntax::{Span, Symbol};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{ConfigDef, Decl, Module, NameResult, Structured, anon_key_bytes, defs_now, merge_one, pos_value};
+use super::{
+    ConfigDef, Decl, MergeNode, Module, NameResult, Structured, anon_key_bytes, defs_now, merge_one, pos_value,
+};
 use crate::props::Def;
 use crate::share::{self, Src};
 
@@ -159,8 +161,17 @@ impl Bundle {
         // Merging lists modules last first (`reverseList`).
         for (i, (m, depth)) in flat.iter().enumerate().rev() {
             let place = Place { index: i as u32, depth: *depth };
-            decls.push(Entry { file: m.file.clone(), pos: Value::Null, at: None, v: m.options.clone(), place });
-            sources.push(Entry { file: m.file.clone(), pos: Value::Null, at: None, v: m.config.clone(), place });
+            let entry = |v: &Src| Entry {
+                file: m.file.clone(),
+                pos: Value::Null,
+                at: None,
+                v: v.clone(),
+                place,
+                cond: None,
+                anchor: None,
+            };
+            decls.push(entry(&m.options));
+            sources.push(entry(&m.config));
         }
         let root = BLevel::new(Vec::new(), decls, sources);
         Some(Rc::new(Bundle { tree: tree.clone(), depths, explicit, holes, root }))
@@ -190,6 +201,32 @@ pub(super) struct Entry {
     at: Option<Span>,
     v: Src,
     place: Place,
+    /// For a definition that is `mkIf condition ...`: the condition.
+    cond: Option<Value>,
+    /// For a condition that selects `config.<at>.<name>...`: what is
+    /// known of it where that level is merged once for every
+    /// configuration.
+    anchor: Option<Rc<Anchor>>,
+}
+
+/// A condition that is a chain of selections from `config`, through the
+/// level `at` and its name `name`. Where `name` is merged once for every
+/// configuration (by the one part that has it, in a combination of parts),
+/// what the chain selects is the same in every configuration with that
+/// combination: its value is remembered per combination.
+pub(super) struct Anchor {
+    hole: usize,
+    at: Symbol,
+    name: Symbol,
+    known: RefCell<smallvec::SmallVec<[(usize, bool); 1]>>,
+}
+
+/// The anchor of condition `cond` of a template's definition.
+fn anchor_of(cond: &Value) -> Option<Rc<Anchor>> {
+    let plan = dendrite_eval::world::plan(cond)?;
+    let (hole, path) = plan.parts();
+    let [at, name, ..] = path[..] else { return None };
+    Some(Rc::new(Anchor { hole, at, name, known: RefCell::new(smallvec::SmallVec::new()) }))
 }
 
 /// One configuration's use of a bundle: where its runs are in the
@@ -198,6 +235,8 @@ pub(super) struct Inst {
     /// The run of each depth.
     runs: Vec<u32>,
     world: Rc<World>,
+    /// The hole standing for the configuration's `config` in templates.
+    config_hole: Option<usize>,
 }
 
 impl Inst {
@@ -305,8 +344,8 @@ impl BLevel {
             let Value::Attrs(a) = &subtree.v else { return None };
             for x in a.iter() {
                 let pos = pos_value(x.pos);
-                let e =
-                    Entry { file: d.file.clone(), pos, at: x.pos, v: subtree.child(x.value.clone()), place: d.place };
+                let v = subtree.child(x.value.clone());
+                let e = Entry { file: d.file.clone(), pos, at: x.pos, v, place: d.place, cond: None, anchor: None };
                 decls.entry(x.name).or_default().push(e);
             }
         }
@@ -324,12 +363,19 @@ impl BLevel {
                 let cfg = force_alone(ev, &cfg)?;
                 let Value::Attrs(a) = &cfg.v else { return None };
                 for x in a.iter() {
+                    let cond = if_condition(&x.value);
+                    let anchor = match &cond {
+                        Some(c) if cfg.is_shared() => anchor_of(c),
+                        _ => None,
+                    };
                     let e = Entry {
                         file: src.file.clone(),
                         pos: Value::Null,
                         at: x.pos,
                         v: cfg.child(x.value.clone()),
                         place: src.place,
+                        cond,
+                        anchor,
                     };
                     defs.entry(x.name).or_default().push(e);
                 }
@@ -372,12 +418,12 @@ impl BLevel {
             // Made with a stand-in configuration, which values that reach
             // no hole never consult.
             let depths = self.decls.iter().chain(&self.sources).map(|e| e.place.depth as usize + 1).max().unwrap_or(1);
-            let inst = Inst { runs: vec![0; depths], world: World::new() };
+            let inst = Inst { runs: vec![0; depths], world: World::new(), config_hole: None };
             let own: Vec<Decl> = decls.iter().map(|e| inst.decl(e)).collect();
             let sources: Vec<ConfigDef> = defs.iter().map(|e| inst.source(e)).collect();
             let provider = defs_now(defs.iter().map(|e| inst.def(e).1).collect());
             let nested = |_: &mut Evaluator| Ok((sources.clone(), Vec::new()));
-            match merge_one(ev, lib, &self.prefix, name, &own, 0, provider, &nested, span) {
+            match merge_one(ev, lib, &self.prefix, name, &own, 0, provider, &nested, None, span) {
                 Ok(r) => {
                     share::register_level(&r.matched);
                     Some(Rc::new(r))
@@ -389,6 +435,17 @@ impl BLevel {
         };
         self.shared.borrow_mut().insert(name, r.clone());
         r
+    }
+}
+
+/// The condition of `v` when it is a pushed-down `mkIf` (a set whose
+/// `_type` is the string `if`, evaluated already).
+fn if_condition(v: &Value) -> Option<Value> {
+    let Value::Attrs(a) = v else { return None };
+    let (t, c) = crate::props::names(|n| (n.type_, n.condition));
+    match a.get(t) {
+        Some(Value::String(s)) if s.as_bytes() == b"if" => a.get(c).cloned(),
+        _ => None,
     }
 }
 
@@ -435,7 +492,7 @@ pub(super) struct Flat {
 /// `collectModules`' flattening of a tree with bundles in it (breadth
 /// first, first key wins), or `None` when a key could occur in two places
 /// across bundles and own modules (the bundles are then copied instead).
-pub(super) fn flatten(structured: &[Rc<Structured>], world: &Rc<World>) -> Option<Flat> {
+pub(super) fn flatten(structured: &[Rc<Structured>], world: &Rc<World>, config_hole: Option<usize>) -> Option<Flat> {
     enum Item<'a> {
         Node(&'a Structured),
         Bundle(usize, usize),
@@ -490,7 +547,8 @@ pub(super) fn flatten(structured: &[Rc<Structured>], world: &Rc<World>) -> Optio
             }
         }
     }
-    let parts = insts.into_iter().map(|(b, runs)| (b, Rc::new(Inst { runs, world: world.clone() }))).collect();
+    let parts =
+        insts.into_iter().map(|(b, runs)| (b, Rc::new(Inst { runs, world: world.clone(), config_hole }))).collect();
     Some(Flat { own, parts })
 }
 
@@ -534,6 +592,31 @@ pub(super) struct Combo {
     pub(super) names: Vec<(Symbol, Option<usize>)>,
     /// The parts' levels, kept alive for the key.
     _levels: Vec<Rc<BLevel>>,
+    /// [`Combo::shared`]'s answers (`0`: not shared).
+    shared: RefCell<FxHashMap<Symbol, usize>>,
+}
+
+impl Combo {
+    /// The address of `name` merged once for every configuration with
+    /// this combination (`parts` are one's, in this combination's order)
+    /// that has nothing of its own for it, if it is (kept alive by its
+    /// bundle's level, so the address stays its own).
+    fn shared(&self, parts: &[Part], name: Symbol) -> Option<usize> {
+        if let Some(&p) = self.shared.borrow().get(&name) {
+            return (p != 0).then_some(p);
+        }
+        let found = (|| {
+            let i = self.names.binary_search_by(|(n, _)| n.cmp(&name)).ok()?;
+            let part = self.names[i].1?;
+            let r = parts[part].level.shared.borrow().get(&name).cloned().flatten()?;
+            Some(Rc::as_ptr(&r) as usize)
+        })();
+        // Only a settled answer is kept: a name not merged yet may be later.
+        if let Some(p) = found {
+            self.shared.borrow_mut().insert(name, p);
+        }
+        found
+    }
 }
 
 thread_local! {
@@ -560,7 +643,11 @@ pub(super) fn combo(parts: &[Part], preps: &[Rc<Prep>]) -> Rc<Combo> {
             (name, if let [i] = of.parts[..] { Some(i) } else { None })
         })
         .collect();
-    let c = Rc::new(Combo { names, _levels: parts.iter().map(|p| p.level.clone()).collect() });
+    let c = Rc::new(Combo {
+        names,
+        _levels: parts.iter().map(|p| p.level.clone()).collect(),
+        shared: RefCell::new(FxHashMap::default()),
+    });
     COMBOS.with(|m| m.borrow_mut().insert(key, c.clone()));
     c
 }
@@ -607,16 +694,68 @@ pub(super) fn decls_of(parts: &[Part], preps: &[Rc<Prep>], which: &[usize], name
     out
 }
 
-/// The definitions of `name` in every part, as the configuration's, with
-/// their places.
-pub(super) fn defs_of(parts: &[Part], preps: &[Rc<Prep>], name: Symbol) -> Vec<Vec<(u64, Def)>> {
+/// The definitions of `name` in the parts of `node`, as the
+/// configuration's, with their places. `live`: without those that are
+/// `mkIf` of a condition that is false here (which discharging would
+/// drop; one whose condition fails to evaluate is kept, for the error to
+/// come where it does).
+pub(super) fn defs_of(ev: &mut Evaluator, node: &MergeNode, name: Symbol, live: bool) -> Vec<Vec<(u64, Def)>> {
     let mut out = Vec::new();
-    for (p, prep) in parts.iter().zip(preps) {
-        if let Some(es) = prep.defs.get(&name) {
-            out.push(es.iter().map(|e| p.inst.def(e)).collect());
+    // The last anchor level looked up, as definitions mostly share it.
+    let mut last: Option<(Symbol, Option<Rc<MergeNode>>)> = None;
+    for (p, prep) in node.parts.iter().zip(&node.preps) {
+        let Some(es) = prep.defs.get(&name) else { continue };
+        let mut defs = Vec::with_capacity(if live { 0 } else { es.len() });
+        for e in es.iter() {
+            if live && let Some(c) = &e.cond {
+                let anchored = match &e.anchor {
+                    Some(a) if Some(a.hole) == p.inst.config_hole => {
+                        if last.as_ref().is_none_or(|(at, _)| *at != a.at) {
+                            last = Some((a.at, node.anchor(a.at)));
+                        }
+                        last.as_ref().and_then(|(_, n)| n.clone()).map(|n| (a, n))
+                    }
+                    _ => None,
+                };
+                let holds = match anchored {
+                    Some((a, n)) => anchored_condition(ev, p, e, c, a, &n),
+                    None => condition(ev, p, e, c),
+                };
+                if holds == Some(false) {
+                    continue;
+                }
+            }
+            defs.push(p.inst.def(e));
         }
+        out.push(defs);
     }
     out
+}
+
+/// The value of definition `e`'s condition `c` here, if it evaluates to a
+/// Boolean.
+fn condition(ev: &mut Evaluator, p: &Part, e: &Entry, c: &Value) -> Option<bool> {
+    match p.inst.src(&e.v.child(c.clone())).force(ev) {
+        Ok(Src { v: Value::Bool(b), .. }) => Some(b),
+        _ => None,
+    }
+}
+
+/// [`condition`] of a condition with anchor `a`, whose level `at` is `n`
+/// here: remembered for the level its name is where that is merged once
+/// for every configuration (and nothing of this one's has it).
+fn anchored_condition(ev: &mut Evaluator, p: &Part, e: &Entry, c: &Value, a: &Anchor, n: &MergeNode) -> Option<bool> {
+    let shared = match (n.combo.get(), n.own_names.get()) {
+        (Some(combo), Some(own)) if !own.contains(&a.name) => combo.shared(&n.parts, a.name),
+        _ => None,
+    };
+    let Some(key) = shared else { return condition(ev, p, e, c) };
+    if let Some((_, b)) = a.known.borrow().iter().find(|(k, _)| *k == key) {
+        return Some(*b);
+    }
+    let b = condition(ev, p, e, c)?;
+    a.known.borrow_mut().push((key, b));
+    Some(b)
 }
 
 /// The parts of the level below, at `name`.
