@@ -1958,29 +1958,6 @@ impl NameSlot {
     }
 }
 
-/// A declared name of a level: merged by this evaluation, or once for
-/// every configuration (a bundle's alone).
-enum Slot {
-    Own(Rc<NameSlot>),
-    Shared(Symbol, Rc<NameResult>),
-}
-
-impl Slot {
-    fn name(&self) -> Symbol {
-        match self {
-            Slot::Own(s) => s.name,
-            Slot::Shared(n, _) => *n,
-        }
-    }
-
-    fn unmatched(&self, ev: &mut Evaluator) -> EvalResult<Value> {
-        match self {
-            Slot::Own(s) => Ok(s.get(ev)?.unmatched.clone()),
-            Slot::Shared(_, r) => Ok(r.unmatched.clone()),
-        }
-    }
-}
-
 /// The per-name result of `mergeModules'`: an option, or a nested level.
 /// Both parts are lazy: asking for one must not force the other.
 #[derive(Clone)]
@@ -2242,14 +2219,15 @@ impl MergeNode {
         // have none.
         let own_raw = if self.parts.is_empty() || !self.raw_known(ev) { None } else { self.raw.get().cloned() };
         let mut matched_entries = Vec::with_capacity(decls.len());
-        let mut results: Vec<Slot> = Vec::with_capacity(decls.len());
+        // The names this evaluation merges (the others are the combination
+        // of parts' own, see `bundle::Combo::unmatched`).
+        let mut results: Vec<Rc<NameSlot>> = Vec::new();
         for (name, decls, single) in decls {
             if let (Some(i), Some(raw)) = (single, &own_raw)
                 && !raw.by_name.contains_key(&name)
                 && let Some(r) = bundle::shared_name(ev, &self.lib, &self.parts[i], &self.preps[i], name, self.span)
             {
                 matched_entries.push(Attr::new(name, r.matched.clone()));
-                results.push(Slot::Shared(name, r));
                 continue;
             }
             let slot = Rc::new(NameSlot { node: self.clone(), name, decls, cell: OnceCell::new() });
@@ -2261,14 +2239,20 @@ impl MergeNode {
                 })
             };
             matched_entries.push(Attr::new(name, matched));
-            results.push(Slot::Own(slot));
+            results.push(slot);
         }
-        if !self.parts.is_empty() {
-            let own: Vec<Symbol> =
-                results.iter().filter_map(|r| if let Slot::Own(s) = r { Some(s.name) } else { None }).collect();
-            let _ = self.own_names.set(own);
+        let combo = self.combo.get().cloned();
+        if combo.is_some() {
+            let _ = self.own_names.set(results.iter().map(|s| s.name).collect());
         }
-        let matched_names: FxHashSet<Symbol> = results.iter().map(Slot::name).collect();
+        let own_names: FxHashSet<Symbol> = results.iter().map(|s| s.name).collect();
+        let declared = {
+            let combo = combo.clone();
+            move |name: Symbol| {
+                own_names.contains(&name)
+                    || combo.as_ref().is_some_and(|c| c.names.binary_search_by(|(n, _)| n.cmp(&name)).is_ok())
+            }
+        };
         let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
         let node = self.clone();
         let span = self.span;
@@ -2280,8 +2264,15 @@ impl MergeNode {
             // Per name, in name order: nested unmatched definitions, plus the
             // definitions of names that no option declares.
             let mut by_name: Vec<(Symbol, Vec<Unmatched>)> = Vec::new();
-            for slot in &results {
-                let list = slot.unmatched(ev)?;
+            let own =
+                results.iter().map(|s| -> EvalResult<(Symbol, Value)> { Ok((s.name, s.get(ev)?.unmatched.clone())) });
+            let own: Vec<(Symbol, Value)> = own.collect::<EvalResult<_>>()?;
+            let shared = match &combo {
+                Some(c) => c.unmatched(ev, &node)?,
+                None => Rc::new(Vec::new()),
+            };
+            let shared = shared.iter().filter(|(n, _)| !results.iter().any(|s| s.name == *n)).cloned();
+            for (name, list) in own.into_iter().chain(shared) {
                 let list = ev.expect_list(&list)?;
                 let mut nested = Vec::with_capacity(list.len());
                 for u in list.iter() {
@@ -2294,12 +2285,12 @@ impl MergeNode {
                     }
                     nested.push(Unmatched { file, value, prefix });
                 }
-                by_name.push((slot.name(), nested));
+                by_name.push((name, nested));
             }
             let mut undeclared: FxHashSet<Symbol> = raw.by_name.keys().copied().collect();
             undeclared.extend(bundle::defined_names(&node.preps));
             for name in undeclared {
-                if matched_names.contains(&name) {
+                if declared(name) {
                     continue;
                 }
                 let defs = node.defs_with_places(ev, name, false)?;

@@ -203,15 +203,18 @@ pub fn derived(w: &Option<Rc<World>>, from: &Value, kind: u8, make: impl FnOnce(
 }
 
 /// `pushDownProperties` of a template's value when it can be done without
-/// a configuration (remembered per value).
-pub fn push_down_shared(ev: &mut Evaluator, src: &Src, span: Span) -> Option<Vec<Src>> {
+/// a configuration; remembered per value when `keep` (for values that
+/// other configurations push down too).
+pub fn push_down_shared(ev: &mut Evaluator, src: &Src, span: Span, keep: bool) -> Option<Vec<Src>> {
     let key = src.v.identity();
     let cached = key.and_then(|k| PUSHED.with(|p| p.borrow().get(&k).map(|(_, r)| r.clone())));
     let shared = match cached {
         Some(r) => r,
         None => {
             let r = ev.in_shared_mode(FUEL, |ev| crate::props::push_down(ev, &src.v, span)).ok().map(Rc::from);
-            if let Some(k) = key {
+            if let Some(k) = key
+                && keep
+            {
                 PUSHED.with(|p| p.borrow_mut().insert(k, (src.v.clone(), r.clone())));
             }
             r
@@ -226,7 +229,7 @@ pub fn push_down(ev: &mut Evaluator, src: &Src, span: Span) -> EvalResult<Vec<Sr
     let Some(w) = &src.w else {
         return Ok(crate::props::push_down(ev, &src.v, span)?.into_iter().map(Src::own).collect());
     };
-    match push_down_shared(ev, src, span) {
+    match push_down_shared(ev, src, span, true) {
         Some(list) => Ok(list),
         None => {
             let copy = w.inst(&src.v)?;

@@ -101,6 +101,8 @@ fn feature(rng: &mut Rng, name: &str, other: Option<&str>) -> String {
         ),
         _ => format!("lib.mkIf {cond} (lib.mkMerge [ ({defs}) {{ services.count = lib.mkForce {}; }} ])", rng.below(9)),
     };
+    // A mistake in the aggregate itself: a definition nothing declares.
+    let body = if rng.chance(4) { format!("lib.mkMerge [ ({body}) {{ features.{name}.extar = 1; }} ]") } else { body };
     let tags = if rng.chance(30) { "lib.types.listOf lib.types.str" } else { "lib.types.listOf lib.types.nonEmptyStr" };
     format!(
         "{{ {args} }}:\nlet cfg = config.features.{name}; in\n{{\n  options.features.{name} = {{\n    enable = lib.mkEnableOption \"{name}\";\n    port = lib.mkOption {{ type = lib.types.int; default = {port}; }};\n    tags = lib.mkOption {{ type = {tags}; default = [ ]; }};\n  }};\n  config = {body};\n}}\n"

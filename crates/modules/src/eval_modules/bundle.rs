@@ -31,10 +31,10 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use dendrite_eval::Evaluator;
 use dendrite_eval::taint::{Taint, taint};
 use dendrite_eval::value::{NixString, Value};
 use dendrite_eval::world::World;
+use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::{Span, Symbol};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -467,7 +467,8 @@ fn count_options(ev: &mut Evaluator, entries: &[Entry]) -> Option<usize> {
     Some(n)
 }
 
-/// `pushDownProperties` of a bundle's value, when it needs no configuration.
+/// `pushDownProperties` of a bundle's or a configuration's value, when it
+/// needs no configuration (each is pushed down once: nothing is kept).
 pub(super) fn push_down_alone(ev: &mut Evaluator, s: &Src, span: Span) -> Option<Vec<Src>> {
     if s.w.is_none() {
         // A memoized tree's own value: only a set that is evaluated and
@@ -478,7 +479,7 @@ pub(super) fn push_down_alone(ev: &mut Evaluator, s: &Src, span: Span) -> Option
             _ => None,
         };
     }
-    share::push_down_shared(ev, s, span)
+    share::push_down_shared(ev, s, span, false)
 }
 
 /// A configuration's use of its bundles, from its collected tree.
@@ -594,9 +595,34 @@ pub(super) struct Combo {
     _levels: Vec<Rc<BLevel>>,
     /// [`Combo::shared`]'s answers (`0`: not shared).
     shared: RefCell<FxHashMap<Symbol, usize>>,
+    /// [`Combo::unmatched`], once known.
+    unmatched: OnceCell<Rc<Vec<(Symbol, Value)>>>,
 }
 
 impl Combo {
+    /// The names merged once for every configuration with this
+    /// combination whose unmatched definitions are not none, with those
+    /// (a list): what a configuration that has nothing of its own for
+    /// them adds to its level's unmatched definitions. `node` is a level
+    /// with this combination.
+    pub(super) fn unmatched(&self, ev: &mut Evaluator, node: &MergeNode) -> EvalResult<Rc<Vec<(Symbol, Value)>>> {
+        if let Some(u) = self.unmatched.get() {
+            return Ok(u.clone());
+        }
+        let mut out = Vec::new();
+        for &(name, single) in &self.names {
+            let Some(i) = single else { continue };
+            let Some(r) = shared_name(ev, &node.lib, &node.parts[i], &node.preps[i], name, node.span) else { continue };
+            let list = ev.force(&r.unmatched)?;
+            if !matches!(&list, Value::List(l) if l.is_empty()) {
+                out.push((name, list));
+            }
+        }
+        let out = Rc::new(out);
+        let _ = self.unmatched.set(out.clone());
+        Ok(out)
+    }
+
     /// The address of `name` merged once for every configuration with
     /// this combination (`parts` are one's, in this combination's order)
     /// that has nothing of its own for it, if it is (kept alive by its
@@ -647,6 +673,7 @@ pub(super) fn combo(parts: &[Part], preps: &[Rc<Prep>]) -> Rc<Combo> {
         names,
         _levels: parts.iter().map(|p| p.level.clone()).collect(),
         shared: RefCell::new(FxHashMap::default()),
+        unmatched: OnceCell::new(),
     });
     COMBOS.with(|m| m.borrow_mut().insert(key, c.clone()));
     c
