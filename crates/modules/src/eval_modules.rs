@@ -486,6 +486,9 @@ struct Collector<'a> {
     prefix: Vec<String>,
     margs: ModuleArgs,
     span: Span,
+    /// Trees this collection made the memo keep (at their second
+    /// sighting), by address: used whole already, see [`Collector::kept`].
+    fresh: RefCell<FxHashMap<usize, collect_memo::Key>>,
 }
 
 /// One collected module and what it imports (`collectStructuredModules`).
@@ -774,7 +777,9 @@ impl Collector<'_> {
                 && uses == dendrite_eval::world::configuration_uses()
                 && disabled.len() == disabled_before
             {
-                collect_memo::offer(k, keep, &s);
+                if collect_memo::offer(k, keep, &s) {
+                    self.fresh.borrow_mut().insert(Rc::as_ptr(&s) as usize, k);
+                }
             }
             out.push(s);
         }
@@ -833,6 +838,52 @@ impl Collector<'_> {
                 parent_key: NixString::from_bytes(parent_key),
             })),
         })
+    }
+
+    /// `trees` (imported by a module with file `parent_file` and key
+    /// `parent_key`) with each outermost tree this collection made the
+    /// memo keep used whole, as later configurations will: the second
+    /// configuration that imports a tree is the first to use its bundle
+    /// (trees inside it are not: they are part of it).
+    fn kept(
+        &self,
+        ev: &mut Evaluator,
+        trees: &[Rc<Structured>],
+        parent_file: &Value,
+        parent_key: &[u8],
+    ) -> Vec<Rc<Structured>> {
+        if self.fresh.borrow().is_empty() {
+            return trees.to_vec();
+        }
+        trees
+            .iter()
+            .map(|s| {
+                let key = self.fresh.borrow().get(&(Rc::as_ptr(s) as usize)).copied();
+                if let Some(k) = key
+                    && let Some((_, Some(b))) = collect_memo::get(&k, ev.settings.bundle_modules)
+                {
+                    return self.use_bundle(b, parent_file.clone(), parent_key, s.index);
+                }
+                if s.children.is_empty() || s.bundle.is_some() {
+                    return s.clone();
+                }
+                let file = match &s.module.file {
+                    f @ Value::String(_) => f.clone(),
+                    _ => name_value(""),
+                };
+                let children = self.kept(ev, &s.children, &file, s.key.as_bytes());
+                if children.iter().zip(&s.children).all(|(a, b)| Rc::ptr_eq(a, b)) {
+                    return s.clone();
+                }
+                Rc::new(Structured {
+                    key: s.key.clone(),
+                    module: s.module.clone(),
+                    children,
+                    index: s.index,
+                    bundle: None,
+                })
+            })
+            .collect()
     }
 
     /// The tree with its bundles copied as this configuration's modules.
@@ -1052,18 +1103,21 @@ mod collect_memo {
         BUNDLE_USES.with(|u| u.set(u.get() + 1));
     }
 
-    /// Offers tree `s` of module `keep` for `key`: kept the second time.
-    pub(super) fn offer(key: Key, keep: Value, s: &Structured) {
+    /// Offers tree `s` of module `keep` for `key`: kept the second time
+    /// (`true` then).
+    pub(super) fn offer(key: Key, keep: Value, s: &Structured) -> bool {
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             match m.get_mut(&key) {
                 None => {
                     m.insert(key, (keep, Entry::Seen));
+                    false
                 }
                 Some((_, e @ Entry::Seen)) => {
-                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), OnceCell::new())
+                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), OnceCell::new());
+                    true
                 }
-                Some(_) => {}
+                Some(_) => false,
             }
         })
     }
@@ -1339,12 +1393,14 @@ impl State {
                 sig,
             },
             span,
+            fresh: RefCell::new(FxHashMap::default()),
         };
         let mut initial: Vec<Value> = ev.expect_list(&self.regular_modules)?.iter().cloned().collect();
         initial.push(internal);
         let mut disabled = Vec::new();
         let structured =
             collector.collect(ev, UNKNOWN_MODULE, "", &Src::own(Value::list(initial)), &mut disabled, true)?;
+        let structured = collector.kept(ev, &structured, &name_value(UNKNOWN_MODULE), b"");
         // `modulesPath` is only needed to resolve relative `disabledModules`.
         let modules_path = match self.args.special_args.get(sym!("modulesPath")) {
             Some(p) if !disabled.is_empty() => to_string(ev, &p.clone(), span)?,
