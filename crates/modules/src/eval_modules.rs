@@ -776,10 +776,9 @@ impl Collector<'_> {
             if let Some((k, keep)) = memo
                 && uses == dendrite_eval::world::configuration_uses()
                 && disabled.len() == disabled_before
+                && collect_memo::offer(k, keep, &s)
             {
-                if collect_memo::offer(k, keep, &s) {
-                    self.fresh.borrow_mut().insert(Rc::as_ptr(&s) as usize, k);
-                }
+                self.fresh.borrow_mut().insert(Rc::as_ptr(&s) as usize, k);
             }
             out.push(s);
         }
