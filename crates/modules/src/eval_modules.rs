@@ -735,8 +735,10 @@ impl Collector<'_> {
             let src = list_src.child(x.clone());
             let memo = self.memo_key(ev, &src, top && i + 1 == list.len());
             if let Some((k, _)) = &memo
-                && let Some((done, bundle)) = collect_memo::get(k, ev.settings.bundle_modules)
+                && let Some((done, requests, bundle)) = collect_memo::get(k, ev.settings.bundle_modules)
             {
+                // What collecting the tree recorded, this evaluation records too.
+                crate::record::add_requests(ev, self.margs.record, &requests);
                 let parent_file = name_value(parent_file);
                 out.push(match bundle {
                     Some(b) => self.use_bundle(b, parent_file, parent_key.as_bytes(), i + 1),
@@ -745,6 +747,7 @@ impl Collector<'_> {
                 continue;
             }
             let uses = dendrite_eval::world::configuration_uses();
+            let recorded = crate::record::mark(ev, self.margs.record);
             let disabled_before = disabled.len();
             let anon = anon_key(parent_key, i + 1);
             let module = match self.load(ev, parent_file, &anon, &src) {
@@ -776,7 +779,8 @@ impl Collector<'_> {
             if let Some((k, keep)) = memo
                 && uses == dendrite_eval::world::configuration_uses()
                 && disabled.len() == disabled_before
-                && collect_memo::offer(k, keep, &s)
+                && let Some(requests) = crate::record::requests_since(ev, self.margs.record, recorded)
+                && collect_memo::offer(k, keep, &s, requests)
             {
                 self.fresh.borrow_mut().insert(Rc::as_ptr(&s) as usize, k);
             }
@@ -786,12 +790,12 @@ impl Collector<'_> {
     }
 
     /// The memo key of module `m` (forced): its identity, the arguments'
-    /// signature and the class. `None` when collections are not shared
-    /// (sharing off, the checker's record, a module of this evaluation
-    /// alone such as its internal one).
+    /// signature, the class and whether the evaluation is recorded. `None`
+    /// when collections are not shared (sharing off, a module of this
+    /// evaluation alone such as its internal one).
     fn memo_key(&self, ev: &mut Evaluator, m: &Src, internal: bool) -> Option<(collect_memo::Key, Value)> {
         let sig = self.margs.sig?;
-        if internal || self.margs.record.is_some() {
+        if internal {
             return None;
         }
         let uses = dendrite_eval::world::configuration_uses();
@@ -801,7 +805,8 @@ impl Collector<'_> {
             return None;
         }
         let id = forced.v.identity()?;
-        Some(((id, sig, self.class_id), forced.v))
+        let class = self.class_id * 2 + self.margs.record.is_some() as u32;
+        Some(((id, sig, class), forced.v))
     }
 
     /// A memoized module tree as this configuration collects it: its
@@ -859,7 +864,7 @@ impl Collector<'_> {
             .map(|s| {
                 let key = self.fresh.borrow().get(&(Rc::as_ptr(s) as usize)).copied();
                 if let Some(k) = key
-                    && let Some((_, Some(b))) = collect_memo::get(&k, ev.settings.bundle_modules)
+                    && let Some((_, _, Some(b))) = collect_memo::get(&k, ev.settings.bundle_modules)
                 {
                     return self.use_bundle(b, parent_file.clone(), parent_key, s.index);
                 }
@@ -1054,8 +1059,10 @@ mod collect_memo {
     /// configurations.
     enum Entry {
         Seen,
-        /// The tree, and its bundle once asked for (`None`: it cannot be one).
-        Done(Rc<Structured>, OnceCell<Option<Rc<bundle::Bundle>>>),
+        /// The tree, the argument requests collecting it recorded (for a
+        /// recorded evaluation), and its bundle once asked for (`None`: it
+        /// cannot be one).
+        Done(Rc<Structured>, Rc<[crate::record::ArgRequest]>, OnceCell<Option<Rc<bundle::Bundle>>>),
     }
 
     thread_local! {
@@ -1077,13 +1084,16 @@ mod collect_memo {
         })
     }
 
-    /// The remembered tree of `key`, and its bundle if `bundles` are used
-    /// and it can be one.
-    pub(super) fn get(key: &Key, bundles: bool) -> Option<(Rc<Structured>, Option<Rc<bundle::Bundle>>)> {
+    /// A remembered tree.
+    pub(super) type Found = (Rc<Structured>, Rc<[crate::record::ArgRequest]>, Option<Rc<bundle::Bundle>>);
+
+    /// The remembered tree of `key`, what collecting it recorded, and its
+    /// bundle if `bundles` are used and it can be one.
+    pub(super) fn get(key: &Key, bundles: bool) -> Option<Found> {
         MEMO.with(|m| match m.borrow().get(key) {
-            Some((_, Entry::Done(s, b))) => {
+            Some((_, Entry::Done(s, r, b))) => {
                 let b = if bundles { b.get_or_init(|| bundle::Bundle::build(s)).clone() } else { None };
-                Some((s.clone(), b))
+                Some((s.clone(), r.clone(), b))
             }
             _ => None,
         })
@@ -1102,9 +1112,9 @@ mod collect_memo {
         BUNDLE_USES.with(|u| u.set(u.get() + 1));
     }
 
-    /// Offers tree `s` of module `keep` for `key`: kept the second time
-    /// (`true` then).
-    pub(super) fn offer(key: Key, keep: Value, s: &Structured) -> bool {
+    /// Offers tree `s` of module `keep` for `key`, with the requests
+    /// collecting it recorded: kept the second time (`true` then).
+    pub(super) fn offer(key: Key, keep: Value, s: &Structured, requests: Vec<crate::record::ArgRequest>) -> bool {
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             match m.get_mut(&key) {
@@ -1113,7 +1123,7 @@ mod collect_memo {
                     false
                 }
                 Some((_, e @ Entry::Seen)) => {
-                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), OnceCell::new());
+                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), requests.into(), OnceCell::new());
                     true
                 }
                 Some(_) => false,

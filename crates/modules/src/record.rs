@@ -36,6 +36,7 @@ pub struct EvalRecord {
 }
 
 /// An argument a module function asks for.
+#[derive(Clone)]
 pub struct ArgRequest {
     /// The module's key (its file, or `file:anon-N`).
     pub key: String,
@@ -111,5 +112,35 @@ pub(crate) fn is_incomplete(ev: &mut Evaluator, id: Option<usize>) -> bool {
     match (id, ev.extension_mut::<Recorder>()) {
         (Some(id), Some(r)) => r.evals[id].incomplete,
         _ => false,
+    }
+}
+
+/// Where a recorded evaluation is: how many requests and errors it has,
+/// and whether it is incomplete (`None` without a record).
+pub(crate) fn mark(ev: &mut Evaluator, id: Option<usize>) -> Option<(usize, usize, bool)> {
+    let id = id?;
+    let r = ev.extension_mut::<Recorder>()?;
+    let e = &r.evals[id];
+    Some((e.requests.len(), e.errors.len(), e.incomplete))
+}
+
+/// The requests recorded since `mark`, if nothing else was (no error, not
+/// made incomplete): what collecting something recorded, for another
+/// evaluation that collects the same to record too.
+pub(crate) fn requests_since(
+    ev: &mut Evaluator,
+    id: Option<usize>,
+    mark: Option<(usize, usize, bool)>,
+) -> Option<Vec<ArgRequest>> {
+    let (Some(id), Some((requests, errors, incomplete))) = (id, mark) else { return Some(Vec::new()) };
+    let r = ev.extension_mut::<Recorder>()?;
+    let e = &r.evals[id];
+    (e.errors.len() == errors && e.incomplete == incomplete).then(|| e.requests[requests..].to_vec())
+}
+
+/// Records requests another collection of the same modules recorded.
+pub(crate) fn add_requests(ev: &mut Evaluator, id: Option<usize>, requests: &[ArgRequest]) {
+    if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
+        r.evals[id].requests.extend_from_slice(requests);
     }
 }
