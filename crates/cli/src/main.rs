@@ -497,6 +497,7 @@ fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
 }
 
 fn main() {
+    alloc::configure();
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
         .first()
