@@ -162,7 +162,7 @@ fn report(ev: &Evaluator, opts: &InstantiateOpts, e: &EvalError) {
 }
 
 fn run_inner(opts: &InstantiateOpts) -> i32 {
-    let db = RootDatabase::default();
+    let db = RootDatabase::for_evaluation();
     let mut ev = Evaluator::new(db, settings(opts));
     dendrite_modules::install(&mut ev);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));

@@ -71,12 +71,24 @@ impl LoweredFile {
 
 /// The database trait the front end's queries run against.
 #[salsa::db]
-pub trait Db: salsa::Database {}
+pub trait Db: salsa::Database {
+    /// Whether syntax trees are kept once a file is lowered (for queries
+    /// on them: the checker's scan, the language server). Lowering gives
+    /// the same either way; without them a large evaluation holds only
+    /// its lowered files.
+    fn keeps_syntax(&self) -> bool {
+        true
+    }
+}
 
 /// Parses a file (tracked).
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
-    let text = file.text(db);
+    parse_text(file.text(db))
+}
+
+/// Parses a text.
+fn parse_text(text: &str) -> Parsed {
     let normalized;
     let text: &str = if text.contains('\r') {
         normalized = crate::source::normalize_lone_cr(text.to_string());
@@ -98,7 +110,13 @@ pub fn lower_file(db: &dyn Db, file: SourceFile) -> LoweredFile {
 /// Lowers a file with extra names bound around it (for `scopedImport`).
 /// Not memoised by salsa: the scope is a runtime value.
 pub fn lower_with_scope(db: &dyn Db, file: SourceFile, outer: &[Symbol]) -> LoweredFile {
-    let parsed = parse(db, file);
+    let untracked;
+    let parsed = if db.keeps_syntax() {
+        parse(db, file)
+    } else {
+        untracked = parse_text(file.text(db));
+        &untracked
+    };
     let origin = file.origin(db);
     let file_id = FileId::register(origin.clone(), file.text(db).clone());
     let mut lowered = lower::lower(file_id, &origin.base_dir(), &parsed.root(), outer);
@@ -231,13 +249,19 @@ pub mod prefetch {
 pub struct RootDatabase {
     storage: salsa::Storage<Self>,
     files: Arc<Mutex<FxHashMap<PathBuf, SourceFile>>>,
+    /// Set when syntax trees need not be kept ([`Db::keeps_syntax`]).
+    drop_syntax: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[salsa::db]
 impl salsa::Database for RootDatabase {}
 
 #[salsa::db]
-impl Db for RootDatabase {}
+impl Db for RootDatabase {
+    fn keeps_syntax(&self) -> bool {
+        !self.drop_syntax.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 impl RootDatabase {
     /// A database that reports salsa events to `log` (for tests of incrementality).
@@ -249,7 +273,16 @@ impl RootDatabase {
                 }
             }))),
             files: Default::default(),
+            drop_syntax: Default::default(),
         }
+    }
+
+    /// A database for one evaluation, which keeps no syntax trees once
+    /// files are lowered.
+    pub fn for_evaluation() -> Self {
+        let db = RootDatabase::default();
+        db.drop_syntax.store(true, std::sync::atomic::Ordering::Relaxed);
+        db
     }
 
     /// The input for a file on disk, reading it on first use.
