@@ -36,11 +36,27 @@ pub use config::Config;
 pub use diag::{Diagnostic, Location, RULES, Severity};
 pub use load::InputInfo;
 
-/// The most machines one worker process checks. With machines sharing
-/// module templates (made once, before the fork) a worker's machines are
-/// cheap, so shards are larger than when each machine was evaluated on its
-/// own (then 4 kept memory down: docs/design/native-modules.md).
+/// The most machines one worker process checks when how much memory a
+/// machine takes is not known (sharing off, or too few machines to tell).
 const MACHINES_PER_WORKER: usize = 16;
+
+/// The most machines checked before workers are forked, with sharing: the
+/// module trees, bundles and option walks they make are then every
+/// worker's, and once what one more machine adds has settled, it sizes
+/// the shards.
+const WARM_MACHINES: usize = 16;
+
+/// The memory one worker's machines may add, for sizing shards.
+const WORKER_MEMORY: u64 = 512 << 20;
+
+/// This process's resident memory, in bytes (Linux; `None` elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
 
 /// What to check and how.
 #[derive(Clone, Debug, Default)]
@@ -174,6 +190,8 @@ pub(crate) struct Ctx {
     pub options: Vec<OptionInfo>,
     /// The roles of each inventory instance's service.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Option trees already walked, shared by the machines' walks.
+    pub walked: walk::Walked,
 }
 
 impl Ctx {
@@ -191,6 +209,7 @@ impl Ctx {
             collect_symbols: false,
             options: Vec::new(),
             roles: Default::default(),
+            walked: Default::default(),
         }
     }
 
@@ -341,18 +360,25 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
     let jobs = jobs.filter(|j| *j > 0 && !machines.is_empty());
-    // With sharing and workers, the first machine is checked here: the
-    // module templates and option levels it makes are then every worker's,
-    // inherited with the fork, instead of each worker making its own.
-    let warm = usize::from(jobs.is_some() && ev.settings.share_modules && machines.len() > 1);
+    // With sharing and workers, the first machines are checked here: the
+    // module templates, bundles and option levels they make are then every
+    // worker's, inherited with the fork, instead of each worker making its
+    // own.
+    let (warm, marginal) = if jobs.is_some() && ev.settings.share_modules {
+        warm_up(ev, cx, &machines[..WARM_MACHINES.min(machines.len() / 4)])
+    } else {
+        (0, None)
+    };
     let (first, rest) = machines.split_at(warm);
-    for m in first {
-        walk::check_machine(ev, cx, m);
-    }
     if let Some(jobs) = jobs {
         let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
-        // Shards of a few machines each: a worker's memory stays small.
-        let per = rest.len().div_ceil(jobs).clamp(1, MACHINES_PER_WORKER);
+        // As few shards as jobs when machines are cheap; smaller ones when
+        // a worker's memory would grow too much.
+        let even = rest.len().div_ceil(jobs).max(1);
+        let per = match marginal {
+            Some(bytes) => usize::try_from(WORKER_MEMORY / bytes.max(1)).unwrap_or(usize::MAX).clamp(1, even),
+            None => even.min(MACHINES_PER_WORKER),
+        };
         let shards = rest.len().div_ceil(per);
         let results = parallel::fork_map(shards, jobs, |k| {
             let before = cx.diags.len();
@@ -388,6 +414,35 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
     }
     let all: Vec<&walk::Machine> = machines.iter().collect();
     rules::vars(ev, cx, &all);
+}
+
+/// Checks machines of `candidates` here until what one more adds to the
+/// resident memory has settled (the first ones make the trees and bundles
+/// the others share). Returns how many were checked, and the memory one
+/// more machine adds once settled, if that is known.
+fn warm_up(ev: &mut Evaluator, cx: &mut Ctx, candidates: &[walk::Machine]) -> (usize, Option<u64>) {
+    let mut last = resident_bytes();
+    let mut added: Vec<u64> = Vec::new();
+    for (i, m) in candidates.iter().enumerate() {
+        walk::check_machine(ev, cx, m);
+        let now = resident_bytes();
+        let (Some(before), Some(after)) = (last, now) else { return (i + 1, None) };
+        last = now;
+        added.push(after.saturating_sub(before));
+        let most = added.iter().copied().max().unwrap_or(0);
+        if let [.., a, b] = added[..]
+            && added.len() >= 3
+            && b.saturating_mul(8) <= most
+        {
+            return (i + 1, Some(a.saturating_add(b) / 2));
+        }
+    }
+    // Not settled: the last ones' cost is what the others will cost.
+    let marginal = match added[..] {
+        [.., a, b] => Some(a.saturating_add(b) / 2),
+        _ => None,
+    };
+    (candidates.len(), marginal)
 }
 
 /// The report of a finished check: findings filtered, configured and counted.

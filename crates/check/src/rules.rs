@@ -1,12 +1,14 @@
 //! The rules that need evaluation results: errors turned into findings,
 //! module arguments, special arguments, namespace references, clan.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
+use std::rc::Rc;
 
 use dendrite_eval::value::Value;
 use dendrite_eval::{EvalError, Evaluator};
-use dendrite_syntax::Span;
+use dendrite_modules::record::ArgRequest;
+use dendrite_syntax::{Span, Symbol};
 
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::load::{InputInfo, Loader, inputs_value, model_for_name};
@@ -490,9 +492,9 @@ fn flake_input_names(path: &Path) -> Vec<String> {
     declared_inputs(path).into_iter().map(|d| d.name).collect()
 }
 
-/// A recorded evaluation: class, result, argument requests (name,
-/// formal's span, has default), special argument names.
-type RecordedEval = (Value, Value, Vec<(dendrite_syntax::Symbol, Option<Span>, bool)>, Vec<String>);
+/// A recorded evaluation: class, result, argument requests (own, and
+/// shared with other evaluations), special argument names.
+type RecordedEval = (Value, Value, Rc<[ArgRequest]>, Vec<Rc<[ArgRequest]>>, Vec<Symbol>);
 
 /// D201, and the errors evaluations went on after, from the recorded
 /// `evalModules` calls.
@@ -537,57 +539,65 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
             (
                 r.class.clone(),
                 r.result.clone(),
-                r.requests.iter().map(|q| (q.name, q.span, q.has_default)).collect(),
-                r.special_args.iter().map(|a| a.name.to_string()).collect(),
+                r.requests.clone().into(),
+                r.shared_requests.clone(),
+                r.special_args.iter().map(|a| a.name).collect(),
             )
         })
         .collect();
     let span = cx.span;
     let mut reported = BTreeSet::new();
-    for (class, result, requests, special) in evals {
+    // Requests shared by evaluations (one module tree collected by many)
+    // checked already, per class and set of provided arguments: checking
+    // them again would find the same.
+    let mut checked: HashSet<(String, Vec<Symbol>, *const ArgRequest)> = HashSet::new();
+    for (class, result, own, shared, special) in evals {
         let class = match ev.force(&class) {
             Ok(Value::String(s)) => s.to_str_lossy().into_owned(),
             _ => String::new(),
         };
         // Provided: special arguments and `_module.args` names.
-        let provided: Option<BTreeSet<String>> = (|| {
+        let provided: Option<Vec<Symbol>> = (|| {
             let module = ev.select_str(&result, "_module", span).ok()?;
             let args = ev.select_str(&module, "args", span).ok()?;
             let a = ev.expect_attrs(&args).ok()?;
-            let mut set: BTreeSet<String> = a.iter().map(|x| x.name.to_string()).collect();
-            set.extend(special.iter().cloned());
+            let mut set: BTreeSet<Symbol> = a.iter().map(|x| x.name).collect();
+            set.extend(special.iter().copied());
             for builtin in ["config", "options", "lib", "specialArgs", "_class", "_prefix", "name"] {
-                set.insert(builtin.into());
+                set.insert(Symbol::new(builtin));
             }
-            Some(set)
+            Some(set.into_iter().collect())
         })();
-        if let Some(provided) = provided {
-            for (name, fspan, has_default) in &requests {
-                let name = name.to_string();
-                if *has_default || provided.contains(&name) {
-                    continue;
-                }
-                let Some(loc) = fspan.and_then(|s| loc_in_flake(cx, s)) else { continue };
-                if !reported.insert((loc.clone(), name.clone(), class.clone())) {
-                    continue;
-                }
-                let mut available: Vec<&str> = provided.iter().map(String::as_str).collect();
-                available.sort();
-                let hint = did_you_mean(&name, available.iter().copied());
-                let class_text = if class.is_empty() { "this".to_string() } else { format!("the `{class}`") };
-                let mut d = Diagnostic::new(
-                    "D201",
-                    format!(
-                        "module argument `{name}` is not provided by {class_text} evaluation that imports this module"
-                    ),
-                    Some(loc),
-                );
-                d = d.help(match hint {
-                    Some(h) => format!("{h} (read shared values from the top-level `config` instead of passing them as arguments)"),
-                    None => "read shared values through the top-level `config` captured by the enclosing flake-parts module, or give the argument a default".into(),
-                });
-                cx.diags.push(d);
+        let Some(provided) = provided else { continue };
+        let mut chunks = vec![own];
+        for chunk in shared {
+            if checked.insert((class.clone(), provided.clone(), chunk.as_ptr())) {
+                chunks.push(chunk);
             }
+        }
+        for q in chunks.iter().flat_map(|c| c.iter()) {
+            if q.has_default || provided.binary_search(&q.name).is_ok() {
+                continue;
+            }
+            let name = q.name.to_string();
+            let Some(loc) = q.span.and_then(|s| loc_in_flake(cx, s)) else { continue };
+            if !reported.insert((loc.clone(), name.clone(), class.clone())) {
+                continue;
+            }
+            let mut available: Vec<String> = provided.iter().map(|s| s.to_string()).collect();
+            available.sort();
+            let hint = did_you_mean(&name, available.iter().map(String::as_str));
+            let class_text = if class.is_empty() { "this".to_string() } else { format!("the `{class}`") };
+            let mut d = Diagnostic::new(
+                "D201",
+                format!("module argument `{name}` is not provided by {class_text} evaluation that imports this module"),
+                Some(loc),
+            );
+            d = d.help(match hint {
+                Some(h) => format!("{h} (read shared values from the top-level `config` instead of passing them as arguments)"),
+                None => "read shared values through the top-level `config` captured by the enclosing flake-parts module, or give the argument a default".into(),
+            });
+            cx.diags.push(d);
         }
     }
 }

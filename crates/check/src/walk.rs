@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use dendrite_eval::value::{Attrs, Value};
 use dendrite_eval::{EvalError, Evaluator};
-use dendrite_syntax::Symbol;
+use dendrite_syntax::{Symbol, sym};
 
 use crate::{Ctx, force_or_report, is_unknown};
 
@@ -42,7 +42,7 @@ fn walk(ev: &mut Evaluator, cx: &mut Ctx, w: &mut Walk, v: &Value, path: &mut Ve
             }
             // Derivations, option machinery (`_type`) and modules (values of
             // deferredModule options) are not configuration to force.
-            if is_derivation(ev, a) || a.get(Symbol::new("_type")).is_some() || is_module(a) {
+            if is_derivation(ev, a) || a.get(sym!("_type")).is_some() || is_module(a) {
                 return;
             }
             for x in a.iter() {
@@ -69,7 +69,7 @@ fn is_module(a: &Attrs) -> bool {
 }
 
 fn is_derivation(ev: &mut Evaluator, a: &Attrs) -> bool {
-    match a.get(Symbol::new("type")).cloned() {
+    match a.get(sym!("type")).cloned() {
         Some(t) => matches!(ev.force(&t), Ok(Value::String(s)) if s.as_bytes() == b"derivation"),
         None => false,
     }
@@ -106,6 +106,18 @@ fn heavy_output(name: &str) -> bool {
         )
 }
 
+/// Option records and option sets walked already, and configuration sets
+/// whose freeform part was. Machines importing the same modules share
+/// these values (docs/design/native-modules.md, "Bundles"): walking one
+/// again would force nothing new and find the same errors, so each is
+/// walked once per check. The values are kept so that their addresses
+/// stay theirs.
+#[derive(Default)]
+pub struct Walked {
+    options: rustc_hash::FxHashMap<*const Attrs, Value>,
+    freeform: rustc_hash::FxHashMap<*const Attrs, Value>,
+}
+
 /// Walks evaluations through their option trees: each option's value is
 /// forced (running its type's checks), containers of typed elements are
 /// entered element by element, and submodule values are walked through
@@ -139,8 +151,8 @@ fn elem_type(ev: &mut Evaluator, ty: &Value) -> Option<Value> {
     ev.attr_of(&nested, "elemType").ok()?
 }
 
-fn is_true(ev: &mut Evaluator, a: &Attrs, name: &str) -> bool {
-    match a.get(Symbol::new(name)).cloned() {
+fn is_true(ev: &mut Evaluator, a: &Attrs, name: Symbol) -> bool {
+    match a.get(name).cloned() {
         Some(v) => matches!(ev.force(&v), Ok(Value::Bool(true))),
         None => false,
     }
@@ -181,7 +193,7 @@ impl OptionWalk {
         self.scanned += results.len();
         for r in results {
             let Ok(Value::Attrs(ra)) = ev.force(&r) else { continue };
-            let Some(c) = ra.get(Symbol::new("config")).cloned() else { continue };
+            let Some(c) = ra.get(sym!("config")).cloned() else { continue };
             if let Value::Thunk(t) = &c
                 && t.value().is_none()
             {
@@ -250,11 +262,18 @@ impl OptionWalk {
             self.nodes += 1;
             match ev.force(&x.value) {
                 Ok(Value::Attrs(o)) => {
-                    let is_option = matches!(o.get(Symbol::new("_type")).cloned().map(|t| ev.force(&t)), Some(Ok(Value::String(s))) if s.as_bytes() == b"option");
-                    if is_option {
-                        self.option(ev, cx, &o, prefix);
-                    } else {
-                        self.options(ev, cx, &Value::Attrs(o), prefix);
+                    let key = std::rc::Rc::as_ptr(&o);
+                    if !cx.walked.options.contains_key(&key) {
+                        let is_option = matches!(o.get(sym!("_type")).cloned().map(|t| ev.force(&t)), Some(Ok(Value::String(s))) if s.as_bytes() == b"option");
+                        if is_option {
+                            self.option(ev, cx, &o, prefix);
+                        } else {
+                            self.options(ev, cx, &Value::Attrs(o.clone()), prefix);
+                        }
+                        // A walk cut short is not a walk done.
+                        if self.nodes <= MAX_NODES {
+                            cx.walked.options.insert(key, Value::Attrs(o));
+                        }
                     }
                 }
                 Ok(_) => {}
@@ -265,19 +284,19 @@ impl OptionWalk {
     }
 
     fn option(&mut self, ev: &mut Evaluator, cx: &mut Ctx, o: &Attrs, prefix: &mut Vec<String>) {
-        if is_true(ev, o, "internal") {
+        if is_true(ev, o, sym!("internal")) {
             return;
         }
         self.record(ev, cx, o, prefix);
-        let Some(ty) = o.get(Symbol::new("type")).cloned() else { return };
+        let Some(ty) = o.get(sym!("type")).cloned() else { return };
         // Options never defined and without default are not an error
         // until something reads them.
-        if let Some(d) = o.get(Symbol::new("isDefined")).cloned()
+        if let Some(d) = o.get(sym!("isDefined")).cloned()
             && matches!(ev.force(&d), Ok(Value::Bool(false)))
         {
             return;
         }
-        let Some(value) = o.get(Symbol::new("value")).cloned() else { return };
+        let Some(value) = o.get(sym!("value")).cloned() else { return };
         self.typed(ev, cx, &value, &ty, prefix, 0);
     }
 
@@ -287,7 +306,7 @@ impl OptionWalk {
             return;
         }
         let span = cx.span;
-        let Some(positions) = o.get(Symbol::new("declarationPositions")).cloned() else { return };
+        let Some(positions) = o.get(sym!("declarationPositions")).cloned() else { return };
         let Ok(positions) = ev.expect_list(&positions) else { return };
         let mut declared = Vec::new();
         for p in positions.iter() {
@@ -308,10 +327,10 @@ impl OptionWalk {
                 _ => String::new(),
             }
         };
-        let ty = o.get(Symbol::new("type")).cloned();
+        let ty = o.get(sym!("type")).cloned();
         let ty = ty.and_then(|t| ev.attr_of(&t, "description").ok().flatten());
         let ty = text(ev, ty);
-        let description = text(ev, o.get(Symbol::new("description")).cloned());
+        let description = text(ev, o.get(sym!("description")).cloned());
         cx.options.push(crate::OptionInfo {
             class: self.class.clone(),
             path: prefix.to_vec(),
@@ -383,6 +402,17 @@ impl OptionWalk {
         prefix: &mut Vec<String>,
     ) {
         let (Ok(Value::Attrs(c)), Ok(Value::Attrs(o))) = (ev.force(config), ev.force(options)) else { return };
+        let key = std::rc::Rc::as_ptr(&c);
+        if cx.walked.freeform.contains_key(&key) {
+            return;
+        }
+        self.freeform_entries(ev, cx, &c, &o, prefix);
+        if self.nodes <= MAX_NODES {
+            cx.walked.freeform.insert(key, Value::Attrs(c));
+        }
+    }
+
+    fn freeform_entries(&mut self, ev: &mut Evaluator, cx: &mut Ctx, c: &Attrs, o: &Attrs, prefix: &mut Vec<String>) {
         for x in c.iter() {
             if x.name.as_str() == "_module" {
                 continue;
@@ -391,7 +421,7 @@ impl OptionWalk {
             match o.get(x.name).cloned() {
                 Some(sub) => {
                     let sub = ev.force(&sub);
-                    let is_option = matches!(&sub, Ok(Value::Attrs(s)) if s.get(Symbol::new("_type")).is_some());
+                    let is_option = matches!(&sub, Ok(Value::Attrs(s)) if s.get(sym!("_type")).is_some());
                     if !is_option && let Ok(sub) = sub {
                         self.freeform_part(ev, cx, &x.value, &sub, prefix);
                     }
@@ -413,7 +443,7 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
         return Outputs { flake: None, top: None, top_incomplete: false };
     };
     if let Value::Attrs(a) = &forced
-        && let Some(o) = a.get(Symbol::new("outputs")).cloned()
+        && let Some(o) = a.get(sym!("outputs")).cloned()
     {
         let _ = force_or_report(ev, cx, &o, "the flake's outputs");
     }
@@ -553,9 +583,9 @@ fn namespace_machines(
                 continue;
             }
             let arg = Value::attrs(vec![
-                dendrite_eval::value::Attr::new(Symbol::new("class"), dendrite_eval::native::string(class)),
-                dendrite_eval::value::Attr::new(Symbol::new("modules"), Value::list(vec![x.value.clone()])),
-                dendrite_eval::value::Attr::new(Symbol::new("name"), dendrite_eval::native::string(&key)),
+                dendrite_eval::value::Attr::new(sym!("class"), dendrite_eval::native::string(class)),
+                dendrite_eval::value::Attr::new(sym!("modules"), Value::list(vec![x.value.clone()])),
+                dendrite_eval::value::Attr::new(sym!("name"), dendrite_eval::native::string(&key)),
             ]);
             let eval = Value::lazy_apply(system.clone(), arg, span);
             out.push(Machine { name: key, class: class.to_string(), source: format!("flake.modules.{class}"), eval });

@@ -117,3 +117,115 @@ fn help_shows_each_example_on_its_own_line() {
         assert!(out.lines().any(|l| l == example), "`dendrite {cmd} --help` lacks the line {example:?}:\n{out}");
     }
 }
+
+/// A small dendritic fleet with mistakes of several kinds: features in
+/// aggregates, machines importing some of them and setting some up.
+fn mistaken_fleet(dir: &std::path::Path) {
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "flake.nix",
+        "{\n  inputs.flake-parts.url = \"github:hercules-ci/flake-parts\";\n  inputs.import-tree.url = \"github:vic/import-tree\";\n  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } {\n    imports = [ inputs.flake-parts.flakeModules.modules (inputs.import-tree ./modules) ];\n  };\n}\n",
+    );
+    write(
+        "modules/core.nix",
+        "{ ... }: {\n  systems = [ \"x86_64-linux\" ];\n  flake.modules.nixos.base = { lib, ... }: {\n    options.services.enabled = lib.mkOption { type = lib.types.listOf lib.types.str; default = [ ]; };\n    options.services.ports = lib.mkOption { type = lib.types.attrsOf lib.types.port; default = { }; };\n  };\n}\n",
+    );
+    let aggregates = ["web", "db", "ops"];
+    for i in 0..12 {
+        let agg = aggregates[i % 3];
+        // Some on by default; one whose default has the wrong type (every
+        // machine importing it has the error); one that asks for an
+        // argument nothing provides; one on by default whose definition
+        // has the wrong type.
+        let enable = if i % 4 == 1 {
+            "lib.mkOption { type = lib.types.bool; default = true; }".to_string()
+        } else {
+            format!("lib.mkEnableOption \"f{i}\"")
+        };
+        let port_default = if i == 5 { "\"none\"".to_string() } else { format!("{}", 1000 + i) };
+        let args = if i == 7 { "config, lib, greeting, ..." } else { "config, lib, ..." };
+        let port_def = if i == 9 { "\"eighty\"".to_string() } else { "cfg.port".to_string() };
+        write(
+            &format!("modules/features/{agg}/f{i}.nix"),
+            &format!(
+                "{{ ... }}: {{\n  flake.modules.nixos.{agg} = {{ {args} }}:\n    let cfg = config.features.f{i}; in {{\n      options.features.f{i} = {{\n        enable = {enable};\n        port = lib.mkOption {{ type = lib.types.int; default = {port_default}; }};\n      }};\n      config = lib.mkIf cfg.enable {{\n        services.enabled = [ \"f{i}\" ];\n        services.ports.f{i} = {port_def};\n      }};\n    }};\n}}\n"
+            ),
+        );
+    }
+    for m in 0..10 {
+        let imports = [aggregates[m % 3], aggregates[(m + 1) % 3]];
+        let own = match m % 5 {
+            0 => format!("features.f{}.enable = true;", m % 12),
+            1 => format!("features.f{}.port = \"eighty\";", (m + 3) % 12),
+            2 => format!("features.f{}.enable = false;", (m * 5 + 1) % 12),
+            3 => format!("features.f{}.prot = 1;", m % 12),
+            _ => String::new(),
+        };
+        write(
+            &format!("modules/machines/m{m}.nix"),
+            &format!(
+                "{{ config, ... }}: {{\n  flake.modules.nixos.\"machines/m{m}\" = {{ lib, ... }}: {{\n    imports = with config.flake.modules.nixos; [ base {} {} ];\n    {own}\n  }};\n}}\n",
+                imports[0], imports[1]
+            ),
+        );
+    }
+}
+
+/// Code and place of each finding in a JSON report, sorted.
+fn places(json: &str) -> Vec<(String, String, u64, u64)> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("json output");
+    let mut out: Vec<(String, String, u64, u64)> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_string(),
+                d["file"].as_str().unwrap_or_default().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn sharing_modules_between_machines_finds_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    mistaken_fleet(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let run = |share: &str, jobs: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dendrite"))
+            .args(["check", d, "-j", jobs, "--format", "json"])
+            .env("DENDRITE_SHARE_MODULES", share)
+            .output()
+            .expect("runs");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (c0, unshared) = run("0", "0");
+    let (c1, shared) = run("1", "0");
+    let (c2, workers) = run("1", "2");
+    assert_eq!((c0, c1, c2), (1, 1, 1), "{unshared}");
+    let expected = places(&unshared);
+    // Every planted mistake is found where it is written: the argument
+    // nothing provides, the default and the definition of the wrong type
+    // (shared by the machines importing them), each machine's own.
+    for (code, file) in [
+        ("D201", "modules/features/db/f7.nix"),
+        ("D601", "modules/features/ops/f5.nix"),
+        ("D601", "modules/features/web/f9.nix"),
+        ("D601", "modules/machines/m1.nix"),
+        ("D601", "modules/machines/m6.nix"),
+    ] {
+        assert!(expected.iter().any(|p| p.0 == code && p.1 == file), "no {code} in {file}: {unshared}");
+    }
+    assert_eq!(places(&shared), expected, "shared:\n{shared}\nunshared:\n{unshared}");
+    assert_eq!(places(&workers), expected, "workers:\n{workers}\nunshared:\n{unshared}");
+}

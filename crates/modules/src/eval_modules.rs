@@ -31,13 +31,7 @@ fn sym(s: &str) -> Symbol {
     Symbol::new(s)
 }
 
-/// An interned name, looked up once per call site and thread.
-macro_rules! sym {
-    ($s:literal) => {{
-        thread_local!(static S: Symbol = Symbol::new($s));
-        S.with(|s| *s)
-    }};
-}
+use dendrite_syntax::sym;
 
 fn str_value(s: impl AsRef<str>) -> Value {
     string(s)
@@ -1114,7 +1108,7 @@ mod collect_memo {
 
     /// Offers tree `s` of module `keep` for `key`, with the requests
     /// collecting it recorded: kept the second time (`true` then).
-    pub(super) fn offer(key: Key, keep: Value, s: &Structured, requests: Vec<crate::record::ArgRequest>) -> bool {
+    pub(super) fn offer(key: Key, keep: Value, s: &Structured, requests: Rc<[crate::record::ArgRequest]>) -> bool {
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             match m.get_mut(&key) {
@@ -1123,7 +1117,7 @@ mod collect_memo {
                     false
                 }
                 Some((_, e @ Entry::Seen)) => {
-                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), requests.into(), OnceCell::new());
+                    *e = Entry::Done(ANY.with(|w| strip(s, &Some(w.clone()))), requests, OnceCell::new());
                     true
                 }
                 Some(_) => false,
@@ -1472,6 +1466,8 @@ impl State {
         } else {
             freeform
         };
+        // Whether `config` is the declared options' values alone.
+        let mut alone = true;
         let value = if matches!(freeform, Value::Null) {
             declared
         } else {
@@ -1480,6 +1476,7 @@ impl State {
             if defs.is_empty() {
                 declared
             } else {
+                alone = false;
                 let set_attr_by_path = lib_fn(ev, &self.lib, &["setAttrByPath"], span)?;
                 let mut new_defs = Vec::with_capacity(defs.len());
                 for d in defs.iter() {
@@ -1501,12 +1498,8 @@ impl State {
                 }
             }
         };
-        if matches!(freeform, Value::Null)
-            && !lenient
-            && let Some(root) = self.root.get()
-        {
-            // `config` is the declared options' values alone.
-            root.plain_config.set(true);
+        if alone && let Some(root) = self.root.get() {
+            root.plain_config.set(Some(lenient));
         }
         let _ = self.config_full.set(value.clone());
         Ok(value)
@@ -1992,9 +1985,9 @@ struct MergeNode {
     /// this evaluation (every other declared name is merged once for all).
     combo: OnceCell<Rc<bundle::Combo>>,
     own_names: OnceCell<Vec<Symbol>>,
-    /// At the top: whether `config` is known to be the options' values
-    /// alone (no freeform definitions, not lenient).
-    plain_config: std::cell::Cell<bool>,
+    /// At the top, once known: `config` is the options' values alone (no
+    /// freeform definitions), in open views (lenient) or not.
+    plain_config: std::cell::Cell<Option<bool>>,
 }
 
 /// `rawDefinitionsByName` of one level's own sources (each definition
@@ -2066,7 +2059,7 @@ impl MergeNode {
             children: RefCell::new(FxHashMap::default()),
             combo: OnceCell::new(),
             own_names: OnceCell::new(),
-            plain_config: std::cell::Cell::new(false),
+            plain_config: std::cell::Cell::new(None),
         })
     }
 
@@ -2074,12 +2067,10 @@ impl MergeNode {
     /// with bundles' parts already, when the top's `config` is its
     /// options' values alone: where a condition's chain of selections can
     /// be seen to reach a level merged once for every configuration.
-    fn anchor(&self, name: Symbol) -> Option<Rc<MergeNode>> {
+    fn anchor(&self, name: Symbol) -> Option<(Rc<MergeNode>, bool)> {
         let root = self.root.upgrade()?;
-        if !root.plain_config.get() {
-            return None;
-        }
-        root.children.borrow().get(&name).cloned()
+        let open = root.plain_config.get()?;
+        Some((root.children.borrow().get(&name).cloned()?, open))
     }
 
     /// A level with bundles' parts. A part whose grouping needs a

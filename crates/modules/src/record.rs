@@ -27,6 +27,9 @@ pub struct EvalRecord {
     pub span: Span,
     /// Module functions' arguments, as modules are collected.
     pub requests: Vec<ArgRequest>,
+    /// More of them: what collecting a module tree recorded, shared by
+    /// every evaluation that collects the same tree.
+    pub shared_requests: Vec<Rc<[ArgRequest]>>,
     /// Whether some module was unknown and left out (then what the
     /// evaluation provides is not fully known).
     pub incomplete: bool,
@@ -57,6 +60,7 @@ pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, s
         result: Value::Null,
         span,
         requests: Vec::new(),
+        shared_requests: Vec::new(),
         incomplete: false,
         errors: Vec::new(),
     });
@@ -115,32 +119,57 @@ pub(crate) fn is_incomplete(ev: &mut Evaluator, id: Option<usize>) -> bool {
     }
 }
 
-/// Where a recorded evaluation is: how many requests and errors it has,
-/// and whether it is incomplete (`None` without a record).
-pub(crate) fn mark(ev: &mut Evaluator, id: Option<usize>) -> Option<(usize, usize, bool)> {
+/// Where a recorded evaluation is (`None` without a record): see
+/// [`requests_since`].
+#[derive(Clone, Copy)]
+pub(crate) struct Mark {
+    requests: usize,
+    shared: usize,
+    errors: usize,
+    incomplete: bool,
+}
+
+/// Where a recorded evaluation is now.
+pub(crate) fn mark(ev: &mut Evaluator, id: Option<usize>) -> Option<Mark> {
     let id = id?;
     let r = ev.extension_mut::<Recorder>()?;
     let e = &r.evals[id];
-    Some((e.requests.len(), e.errors.len(), e.incomplete))
+    Some(Mark {
+        requests: e.requests.len(),
+        shared: e.shared_requests.len(),
+        errors: e.errors.len(),
+        incomplete: e.incomplete,
+    })
 }
 
 /// The requests recorded since `mark`, if nothing else was (no error, not
 /// made incomplete): what collecting something recorded, for another
 /// evaluation that collects the same to record too.
-pub(crate) fn requests_since(
-    ev: &mut Evaluator,
-    id: Option<usize>,
-    mark: Option<(usize, usize, bool)>,
-) -> Option<Vec<ArgRequest>> {
-    let (Some(id), Some((requests, errors, incomplete))) = (id, mark) else { return Some(Vec::new()) };
+pub(crate) fn requests_since(ev: &mut Evaluator, id: Option<usize>, mark: Option<Mark>) -> Option<Rc<[ArgRequest]>> {
+    let (Some(id), Some(m)) = (id, mark) else { return Some(Rc::from(Vec::new())) };
     let r = ev.extension_mut::<Recorder>()?;
     let e = &r.evals[id];
-    (e.errors.len() == errors && e.incomplete == incomplete).then(|| e.requests[requests..].to_vec())
+    if e.errors.len() != m.errors || e.incomplete != m.incomplete {
+        return None;
+    }
+    let own = &e.requests[m.requests..];
+    let shared = &e.shared_requests[m.shared..];
+    if own.is_empty() && shared.len() == 1 {
+        return Some(shared[0].clone());
+    }
+    let mut all = own.to_vec();
+    for chunk in shared {
+        all.extend_from_slice(chunk);
+    }
+    Some(all.into())
 }
 
 /// Records requests another collection of the same modules recorded.
-pub(crate) fn add_requests(ev: &mut Evaluator, id: Option<usize>, requests: &[ArgRequest]) {
+pub(crate) fn add_requests(ev: &mut Evaluator, id: Option<usize>, requests: &Rc<[ArgRequest]>) {
+    if requests.is_empty() {
+        return;
+    }
     if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
-        r.evals[id].requests.extend_from_slice(requests);
+        r.evals[id].shared_requests.push(requests.clone());
     }
 }

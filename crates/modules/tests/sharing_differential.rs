@@ -104,8 +104,15 @@ fn feature(rng: &mut Rng, name: &str, other: Option<&str>) -> String {
     // A mistake in the aggregate itself: a definition nothing declares.
     let body = if rng.chance(4) { format!("lib.mkMerge [ ({body}) {{ features.{name}.extar = 1; }} ]") } else { body };
     let tags = if rng.chance(30) { "lib.types.listOf lib.types.str" } else { "lib.types.listOf lib.types.nonEmptyStr" };
+    // On unless a configuration turns it off: conditions that hold where
+    // nothing of a configuration's own is involved.
+    let enable = if rng.chance(30) {
+        "lib.mkOption { type = lib.types.bool; default = true; }".to_string()
+    } else {
+        format!("lib.mkEnableOption \"{name}\"")
+    };
     format!(
-        "{{ {args} }}:\nlet cfg = config.features.{name}; in\n{{\n  options.features.{name} = {{\n    enable = lib.mkEnableOption \"{name}\";\n    port = lib.mkOption {{ type = lib.types.int; default = {port}; }};\n    tags = lib.mkOption {{ type = {tags}; default = [ ]; }};\n  }};\n  config = {body};\n}}\n"
+        "{{ {args} }}:\nlet cfg = config.features.{name}; in\n{{\n  options.features.{name} = {{\n    enable = {enable};\n    port = lib.mkOption {{ type = lib.types.int; default = {port}; }};\n    tags = lib.mkOption {{ type = {tags}; default = [ ]; }};\n  }};\n  config = {body};\n}}\n"
     )
 }
 
@@ -207,24 +214,66 @@ in builtins.toJSON {
   graph = graph m.graph;
 }"#;
 
+/// How configurations are evaluated.
+#[derive(Clone, Copy)]
+struct Mode {
+    share: bool,
+    bundles: bool,
+    /// As `dendrite check` evaluates machines: recorded, and lenient
+    /// (undeclared definitions are freeform, `config` has open views).
+    lenient: bool,
+}
+
+/// `fleet.nix` as a function of dendrite's lenient module, which every
+/// configuration imports first.
+fn write_lenient_fleet(dir: &Path) {
+    let text = std::fs::read_to_string(dir.join("fleet.nix")).expect("read fleet");
+    let text = text.replace("lib.evalModules { modules = [ ", "lib.evalModules { modules = [ lenient ");
+    std::fs::write(
+        dir.join("fleet-lenient.nix"),
+        format!(
+            "lenient:
+{text}"
+        ),
+    )
+    .expect("write");
+}
+
 /// Each configuration's output (or error message), in one evaluator so
 /// that later configurations can share the earlier ones' work; and how
 /// many aggregates were used whole.
-fn evaluate(share: bool, bundles: bool, dir: PathBuf, n: usize) -> (Vec<String>, u64) {
+fn evaluate(mode: Mode, dir: PathBuf, lib: PathBuf, n: usize) -> (Vec<String>, u64) {
     dendrite_eval::run_with_stack(move || {
         let settings = EvalSettings {
             native_modules: true,
-            share_modules: share,
-            bundle_modules: bundles,
+            share_modules: mode.share,
+            bundle_modules: mode.bundles,
             print_traces: false,
             ..EvalSettings::default()
         };
         let mut ev = Evaluator::new(RootDatabase::default(), settings);
         dendrite_modules::install(&mut ev);
+        // The lenient fleet, made once: its configurations share modules.
+        let lenient = mode.lenient.then(|| {
+            ev.set_extension(dendrite_modules::record::Recorder::default());
+            let lib = ev.eval_string(&format!("import {}", lib.display()), Origin::String(dir.clone()));
+            let span = ev.builtin_span();
+            let module = lib.and_then(|lib| dendrite_modules::lenient::lenient_module(&mut ev, &lib, span));
+            let fleet = ev.eval_string("import ./fleet-lenient.nix", Origin::String(dir.clone()));
+            fleet.and_then(|f| ev.call(f, module?, span)).expect("lenient fleet")
+        });
         let out = (0..n)
             .map(|i| {
                 let expr = SHOW.replace("mI", &format!("m{i}"));
-                match ev.eval_string(&expr, Origin::String(dir.clone())).and_then(|v| ev.force(&v)) {
+                let value = match &lenient {
+                    Some(fleet) => {
+                        let expr = format!("fleet: {}", expr.replace("(import ./fleet.nix)", "fleet"));
+                        let span = ev.builtin_span();
+                        ev.eval_string(&expr, Origin::String(dir.clone())).and_then(|f| ev.call(f, fleet.clone(), span))
+                    }
+                    None => ev.eval_string(&expr, Origin::String(dir.clone())),
+                };
+                match value.and_then(|v| ev.force(&v)) {
                     Ok(dendrite_eval::value::Value::String(s)) => s.to_str_lossy().into_owned(),
                     Ok(other) => format!("not a string: {other:?}"),
                     // The message, without the place evaluation was at when
@@ -244,14 +293,23 @@ fn generated_fleets_print_the_same_with_sharing_on_and_off() {
     let mut errors = 0;
     let mut outputs = 0;
     let mut bundled = 0;
+    let mut lenient_bundled = 0;
+    let mut lenient_errors = 0;
     for case in 0..60u64 {
         let mut rng = Rng(0x5eed_0000 + case * 7919);
         let dir = tempfile::tempdir().expect("temp dir");
         let n = fleet(&mut rng, dir.path(), &lib);
-        let (plain, _) = evaluate(false, false, dir.path().to_path_buf(), n);
-        let (shared, _) = evaluate(true, false, dir.path().to_path_buf(), n);
-        let (bundles, uses) = evaluate(true, true, dir.path().to_path_buf(), n);
+        write_lenient_fleet(dir.path());
+        let run = |share, bundles, lenient| {
+            evaluate(Mode { share, bundles, lenient }, dir.path().to_path_buf(), lib.clone(), n)
+        };
+        let (plain, _) = run(false, false, false);
+        let (shared, _) = run(true, false, false);
+        let (bundles, uses) = run(true, true, false);
+        let (lenient_plain, _) = run(false, false, true);
+        let (lenient_bundles, lenient_uses) = run(true, true, true);
         bundled += uses;
+        lenient_bundled += lenient_uses;
         let fleet = || std::fs::read_to_string(dir.path().join("fleet.nix")).unwrap_or_default();
         for (i, ((s, b), p)) in shared.iter().zip(&bundles).zip(&plain).enumerate() {
             assert_eq!(s, p, "case {case}, m{i} differs with sharing on (left) and off (right); fleet:\n{}", fleet());
@@ -262,10 +320,23 @@ fn generated_fleets_print_the_same_with_sharing_on_and_off() {
                 outputs += 1;
             }
         }
+        for (i, (b, p)) in lenient_bundles.iter().zip(&lenient_plain).enumerate() {
+            assert_eq!(
+                b,
+                p,
+                "case {case}, lenient m{i} differs with bundles (left) and unshared (right); fleet:\n{}",
+                fleet()
+            );
+            if b.starts_with("error:") {
+                lenient_errors += 1;
+            }
+        }
     }
     // The generator makes both kinds, so both paths are compared, and
     // bundles are used.
     assert!(outputs > 100, "{outputs} configurations evaluated");
     assert!(errors > 5, "{errors} configurations failed");
     assert!(bundled > 100, "aggregates used whole {bundled} times");
+    assert!(lenient_bundled > 100, "aggregates used whole {lenient_bundled} times in lenient evaluations");
+    assert!(lenient_errors > 5, "{lenient_errors} lenient configurations failed");
 }

@@ -36,6 +36,16 @@ fn order_key(name: &[u8]) -> u64 {
 static INTERNER: LazyLock<RwLock<FxHashMap<&'static [u8], Symbol>>> =
     LazyLock::new(|| RwLock::new(FxHashMap::default()));
 
+/// The symbol of a literal name, interned on first use and then read from
+/// a static: for names looked up in hot code.
+#[macro_export]
+macro_rules! sym {
+    ($s:literal) => {{
+        static SYM: std::sync::LazyLock<$crate::Symbol> = std::sync::LazyLock::new(|| $crate::Symbol::new($s));
+        *SYM
+    }};
+}
+
 impl Symbol {
     /// Interns `name` and returns its symbol.
     pub fn new(name: &str) -> Symbol {

@@ -721,6 +721,9 @@ pub(super) fn decls_of(parts: &[Part], preps: &[Rc<Prep>], which: &[usize], name
     out
 }
 
+/// An anchor's level in a configuration, and whether its views are open.
+type AnchorLevel = (Rc<MergeNode>, bool);
+
 /// The definitions of `name` in the parts of `node`, as the
 /// configuration's, with their places. `live`: without those that are
 /// `mkIf` of a condition that is false here (which discharging would
@@ -729,7 +732,7 @@ pub(super) fn decls_of(parts: &[Part], preps: &[Rc<Prep>], which: &[usize], name
 pub(super) fn defs_of(ev: &mut Evaluator, node: &MergeNode, name: Symbol, live: bool) -> Vec<Vec<(u64, Def)>> {
     let mut out = Vec::new();
     // The last anchor level looked up, as definitions mostly share it.
-    let mut last: Option<(Symbol, Option<Rc<MergeNode>>)> = None;
+    let mut last: Option<(Symbol, Option<AnchorLevel>)> = None;
     for (p, prep) in node.parts.iter().zip(&node.preps) {
         let Some(es) = prep.defs.get(&name) else { continue };
         let mut defs = Vec::with_capacity(if live { 0 } else { es.len() });
@@ -745,7 +748,7 @@ pub(super) fn defs_of(ev: &mut Evaluator, node: &MergeNode, name: Symbol, live: 
                     _ => None,
                 };
                 let holds = match anchored {
-                    Some((a, n)) => anchored_condition(ev, p, e, c, a, &n),
+                    Some((a, (n, open))) => anchored_condition(ev, p, e, c, a, &n, open),
                     None => condition(ev, p, e, c),
                 };
                 if holds == Some(false) {
@@ -770,13 +773,23 @@ fn condition(ev: &mut Evaluator, p: &Part, e: &Entry, c: &Value) -> Option<bool>
 
 /// [`condition`] of a condition with anchor `a`, whose level `at` is `n`
 /// here: remembered for the level its name is where that is merged once
-/// for every configuration (and nothing of this one's has it).
-fn anchored_condition(ev: &mut Evaluator, p: &Part, e: &Entry, c: &Value, a: &Anchor, n: &MergeNode) -> Option<bool> {
+/// for every configuration (and nothing of this one's has it), and for
+/// the kind of views of it the configuration has (`open`, lenient).
+fn anchored_condition(
+    ev: &mut Evaluator,
+    p: &Part,
+    e: &Entry,
+    c: &Value,
+    a: &Anchor,
+    n: &MergeNode,
+    open: bool,
+) -> Option<bool> {
     let shared = match (n.combo.get(), n.own_names.get()) {
         (Some(combo), Some(own)) if !own.contains(&a.name) => combo.shared(&n.parts, a.name),
         _ => None,
     };
-    let Some(key) = shared else { return condition(ev, p, e, c) };
+    // A shared result's address is aligned: its low bit is free.
+    let Some(key) = shared.map(|k| k | usize::from(open)) else { return condition(ev, p, e, c) };
     if let Some((_, b)) = a.known.borrow().iter().find(|(k, _)| *k == key) {
         return Some(*b);
     }

@@ -12,15 +12,7 @@ use dendrite_eval::{ErrorKind, EvalError, EvalResult, Evaluator};
 use dendrite_syntax::{Span, Symbol};
 use rustc_hash::FxHashMap;
 
-/// An interned attribute name, interned once per call site.
-macro_rules! sym {
-    ($s:literal) => {{
-        static SYM: std::sync::LazyLock<dendrite_syntax::Symbol> =
-            std::sync::LazyLock::new(|| dendrite_syntax::Symbol::new($s));
-        *SYM
-    }};
-}
-pub(crate) use sym;
+pub(crate) use dendrite_syntax::sym;
 
 /// The body of a native merge in the `v2` protocol: `loc`, `defs` to the
 /// `{ headError; value; valueMeta; }` record.
