@@ -91,6 +91,8 @@ pub struct Summary {
     pub machines: usize,
     /// Machines whose evaluation needed an unknown input.
     pub machines_skipped: usize,
+    /// What the check could not see, said after the summary line.
+    pub notes: Vec<String>,
     /// Wall time.
     pub millis: u128,
     /// Wall time of each phase, in order (shown by `-v`).
@@ -332,6 +334,9 @@ pub(crate) fn evaluate(
     let outputs = walk::top_level(ev, cx, &flake);
     cx.phase("top level");
     let machines = walk::machines(ev, cx, &outputs, &loader);
+    if outputs.top_incomplete {
+        cx.summary.notes.push(left_out_note(&outputs.top_left_out, &cx.root));
+    }
     if cx.collect_symbols {
         cx.roles = walk::instance_roles(ev, &outputs);
     }
@@ -352,6 +357,39 @@ pub(crate) fn evaluate(
     rules::recorded(ev, cx, 0);
     cx.phase("rules");
     Ok(())
+}
+
+/// What the summary says of a top-level evaluation that left modules out,
+/// from the reasons it recorded: inputs by name, other reasons as they are
+/// (with the flake's files relative to `root`).
+fn left_out_note(reasons: &[String], root: &Path) -> String {
+    let prefix = format!("{}/", root.display());
+    let mut inputs = Vec::new();
+    let mut other = Vec::new();
+    for r in reasons {
+        let name = r.strip_prefix("input `").and_then(|rest| rest.split_once('`')).map(|(n, _)| n);
+        match name {
+            Some(n) if r.contains("pass --input") => inputs.push(format!("`{n}`")),
+            _ => other.push(r.replace(" is not known to dendrite", "").replace(&prefix, "")),
+        }
+    }
+    if !inputs.is_empty() {
+        other.insert(
+            0,
+            format!(
+                "input{} {} (not on disk and no model; `--input NAME=PATH` gives one)",
+                if inputs.len() == 1 { "" } else { "s" },
+                inputs.join(", ")
+            ),
+        );
+    }
+    if other.is_empty() {
+        other.push("unknown modules".into());
+    }
+    format!(
+        "the top-level configuration imports modules dendrite cannot see, so the machines and options they define are not checked: {}",
+        other.join("; ")
+    )
 }
 
 /// Checks `machines` here, or in forked workers taking shards of them.
@@ -615,4 +653,23 @@ pub fn index(dir: &Path, overlays: &[(PathBuf, String)]) -> Result<Index, String
             tags: tags.into_iter().collect(),
         })
     })
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::left_out_note;
+
+    #[test]
+    fn inputs_left_out_are_named_once_with_the_advice() {
+        let reasons = [
+            "input `den` (not on disk and no model; pass --input den=PATH) is not known to dendrite".to_string(),
+            "input `disko` (not on disk and no model; pass --input disko=PATH) is not known to dendrite".to_string(),
+            "/flake/modules/broken.nix (it does not parse) is not known to dendrite".to_string(),
+        ];
+        let note = left_out_note(&reasons, std::path::Path::new("/flake"));
+        assert!(note.ends_with(
+            "inputs `den`, `disko` (not on disk and no model; `--input NAME=PATH` gives one); modules/broken.nix (it does not parse)"
+        ), "{note}");
+        assert!(left_out_note(&[], std::path::Path::new("/flake")).ends_with(": unknown modules"));
+    }
 }

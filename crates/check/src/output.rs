@@ -108,6 +108,9 @@ fn human(report: &Report, color: bool) -> String {
         s.machines_skipped,
         s.millis
     );
+    for note in &s.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     out
 }
 

@@ -84,6 +84,8 @@ pub struct Outputs {
     /// Whether the top-level evaluation left unknown modules out (an input
     /// dendrite cannot see may then define or consume anything).
     pub top_incomplete: bool,
+    /// Why the top-level evaluation left modules out (distinct messages).
+    pub top_left_out: Vec<String>,
 }
 
 /// Outputs that are whole systems or package sets: checked per machine, or
@@ -440,7 +442,7 @@ impl OptionWalk {
 /// Evaluates the outputs and walks the top-level configuration.
 pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
     let Some(forced) = force_or_report(ev, cx, flake, "the flake's outputs") else {
-        return Outputs { flake: None, top: None, top_incomplete: false };
+        return Outputs { flake: None, top: None, top_incomplete: false, top_left_out: Vec::new() };
     };
     if let Value::Attrs(a) = &forced
         && let Some(o) = a.get(sym!("outputs")).cloned()
@@ -476,10 +478,13 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
             walk(ev, cx, &mut w, &forced, &mut Vec::new());
         }
     }
-    let top_incomplete = top_record(ev).is_some_and(|i| {
-        ev.extension_mut::<dendrite_modules::record::Recorder>().is_some_and(|r| r.evals[i].incomplete)
-    });
-    Outputs { flake: Some(forced), top, top_incomplete }
+    let (top_incomplete, top_left_out) = top_record(ev)
+        .and_then(|i| {
+            let r = ev.extension_mut::<dendrite_modules::record::Recorder>()?;
+            Some((r.evals[i].incomplete, r.evals[i].left_out.clone()))
+        })
+        .unwrap_or_default();
+    Outputs { flake: Some(forced), top, top_incomplete, top_left_out }
 }
 
 /// The index of the first recorded evaluation of class `flake`

@@ -719,7 +719,7 @@ impl Collector<'_> {
         });
         let (list, list_src) = match forced {
             Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
-                crate::record::incomplete(ev, self.margs.record);
+                crate::record::incomplete(ev, self.margs.record, &e);
                 return Ok(Vec::new());
             }
             r => r?,
@@ -746,14 +746,14 @@ impl Collector<'_> {
             let anon = anon_key(parent_key, i + 1);
             let module = match self.load(ev, parent_file, &anon, &src) {
                 Err(e) if tolerant && e.kind() == ErrorKind::Unknown => {
-                    crate::record::incomplete(ev, self.margs.record);
+                    crate::record::incomplete(ev, self.margs.record, &e);
                     continue;
                 }
                 // A missing or unreadable file: reported, and the rest of
                 // the evaluation goes on without it.
                 Err(e) if tolerant && matches!(e.kind(), ErrorKind::Io | ErrorKind::Parse) => {
+                    crate::record::incomplete(ev, self.margs.record, &e);
                     crate::record::error(ev, self.margs.record, e);
-                    crate::record::incomplete(ev, self.margs.record);
                     continue;
                 }
                 r => r?,

@@ -33,6 +33,8 @@ pub struct EvalRecord {
     /// Whether some module was unknown and left out (then what the
     /// evaluation provides is not fully known).
     pub incomplete: bool,
+    /// Why modules were left out: the distinct messages, a few at most.
+    pub left_out: Vec<String>,
     /// Errors the evaluation went on after (definitions of options that
     /// do not exist), for the checker to report.
     pub errors: Vec<dendrite_eval::EvalError>,
@@ -62,6 +64,7 @@ pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, s
         requests: Vec::new(),
         shared_requests: Vec::new(),
         incomplete: false,
+        left_out: Vec::new(),
         errors: Vec::new(),
     });
     Some(r.evals.len() - 1)
@@ -97,10 +100,15 @@ pub(crate) fn requests(ev: &mut Evaluator, id: Option<usize>, key: &str, f: &Val
     }
 }
 
-/// Marks a recorded evaluation incomplete.
-pub(crate) fn incomplete(ev: &mut Evaluator, id: Option<usize>) {
+/// Marks a recorded evaluation incomplete: a module was left out for `why`.
+pub(crate) fn incomplete(ev: &mut Evaluator, id: Option<usize>, why: &dendrite_eval::EvalError) {
     if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
-        r.evals[id].incomplete = true;
+        let e = &mut r.evals[id];
+        e.incomplete = true;
+        let message = why.message();
+        if e.left_out.len() < 8 && !e.left_out.iter().any(|m| m == message) {
+            e.left_out.push(message.to_string());
+        }
     }
 }
 
