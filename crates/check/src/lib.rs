@@ -334,7 +334,7 @@ pub(crate) fn evaluate(
     let outputs = walk::top_level(ev, cx, &flake);
     cx.phase("top level");
     let machines = walk::machines(ev, cx, &outputs, &loader);
-    if outputs.top_incomplete {
+    if outputs.top_incomplete() {
         cx.summary.notes.push(left_out_note(&outputs.top_left_out, &cx.root));
     }
     if cx.collect_symbols {

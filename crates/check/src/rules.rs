@@ -534,7 +534,7 @@ pub fn recorded(ev: &mut Evaluator, cx: &mut Ctx, from: usize) {
     let Some(rec) = ev.extension_mut::<dendrite_modules::record::Recorder>() else { return };
     let evals: Vec<RecordedEval> = rec.evals[from.min(rec.evals.len())..]
         .iter()
-        .filter(|r| !r.incomplete)
+        .filter(|r| !r.incomplete())
         .map(|r| {
             (
                 r.class.clone(),
@@ -692,7 +692,7 @@ fn namespace_rules(ev: &mut Evaluator, cx: &mut Ctx, outputs: &Outputs, s: &scan
     }
     // Unused keys (a misspelled class is reported once, as D102). When a
     // module dendrite cannot see is part of the flake, it may use any key.
-    if any_dynamic_class || outputs.top_incomplete {
+    if any_dynamic_class || outputs.top_incomplete() {
         return;
     }
     let typo_classes: BTreeSet<String> =

@@ -81,11 +81,16 @@ pub struct Outputs {
     pub flake: Option<Value>,
     /// The result of the top-level `evalModules` (class `flake`), if any.
     pub top: Option<Value>,
-    /// Whether the top-level evaluation left unknown modules out (an input
-    /// dendrite cannot see may then define or consume anything).
-    pub top_incomplete: bool,
     /// Why the top-level evaluation left modules out (distinct messages).
     pub top_left_out: Vec<String>,
+}
+
+impl Outputs {
+    /// Whether the top-level evaluation left unknown modules out (an input
+    /// dendrite cannot see may then define or consume anything).
+    pub fn top_incomplete(&self) -> bool {
+        !self.top_left_out.is_empty()
+    }
 }
 
 /// Outputs that are whole systems or package sets: checked per machine, or
@@ -409,9 +414,7 @@ impl OptionWalk {
             return;
         }
         self.freeform_entries(ev, cx, &c, &o, prefix);
-        if self.nodes <= MAX_NODES {
-            cx.walked.freeform.insert(key, Value::Attrs(c));
-        }
+        cx.walked.freeform.insert(key, Value::Attrs(c));
     }
 
     fn freeform_entries(&mut self, ev: &mut Evaluator, cx: &mut Ctx, c: &Attrs, o: &Attrs, prefix: &mut Vec<String>) {
@@ -442,7 +445,7 @@ impl OptionWalk {
 /// Evaluates the outputs and walks the top-level configuration.
 pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
     let Some(forced) = force_or_report(ev, cx, flake, "the flake's outputs") else {
-        return Outputs { flake: None, top: None, top_incomplete: false, top_left_out: Vec::new() };
+        return Outputs { flake: None, top: None, top_left_out: Vec::new() };
     };
     if let Value::Attrs(a) = &forced
         && let Some(o) = a.get(sym!("outputs")).cloned()
@@ -478,13 +481,10 @@ pub fn top_level(ev: &mut Evaluator, cx: &mut Ctx, flake: &Value) -> Outputs {
             walk(ev, cx, &mut w, &forced, &mut Vec::new());
         }
     }
-    let (top_incomplete, top_left_out) = top_record(ev)
-        .and_then(|i| {
-            let r = ev.extension_mut::<dendrite_modules::record::Recorder>()?;
-            Some((r.evals[i].incomplete, r.evals[i].left_out.clone()))
-        })
+    let top_left_out = top_record(ev)
+        .and_then(|i| Some(ev.extension_mut::<dendrite_modules::record::Recorder>()?.evals[i].left_out.clone()))
         .unwrap_or_default();
-    Outputs { flake: Some(forced), top, top_incomplete, top_left_out }
+    Outputs { flake: Some(forced), top, top_left_out }
 }
 
 /// The index of the first recorded evaluation of class `flake`

@@ -799,8 +799,7 @@ impl Collector<'_> {
             return None;
         }
         let id = forced.v.identity()?;
-        let class = self.class_id * 2 + self.margs.record.is_some() as u32;
-        Some(((id, sig, class), forced.v))
+        Some(((id, sig, self.class_id, self.margs.record.is_some()), forced.v))
     }
 
     /// A memoized module tree as this configuration collects it: its
@@ -1044,8 +1043,10 @@ pub use collect_memo::bundle_uses;
 mod collect_memo {
     use super::*;
 
-    /// A module's identity, the arguments' signature and the class.
-    pub(super) type Key = (usize, u32, u32);
+    /// A module's identity, the arguments' signature, the class, and
+    /// whether the evaluation is recorded (then its tree's argument
+    /// requests are kept with it).
+    pub(super) type Key = (usize, u32, u32, bool);
 
     /// A module seen once is only remembered as seen: most are one
     /// configuration's own (a machine's module, whose tree is that whole

@@ -30,14 +30,20 @@ pub struct EvalRecord {
     /// More of them: what collecting a module tree recorded, shared by
     /// every evaluation that collects the same tree.
     pub shared_requests: Vec<Rc<[ArgRequest]>>,
-    /// Whether some module was unknown and left out (then what the
-    /// evaluation provides is not fully known).
-    pub incomplete: bool,
-    /// Why modules were left out: the distinct messages, a few at most.
+    /// Why modules were left out (unknown, or not readable): the distinct
+    /// messages, a few at most. See [`EvalRecord::incomplete`].
     pub left_out: Vec<String>,
     /// Errors the evaluation went on after (definitions of options that
     /// do not exist), for the checker to report.
     pub errors: Vec<dendrite_eval::EvalError>,
+}
+
+impl EvalRecord {
+    /// Whether some module was left out (then what the evaluation provides
+    /// is not fully known).
+    pub fn incomplete(&self) -> bool {
+        !self.left_out.is_empty()
+    }
 }
 
 /// An argument a module function asks for.
@@ -63,7 +69,6 @@ pub(crate) fn begin(ev: &mut Evaluator, class: Value, special_args: Rc<Attrs>, s
         span,
         requests: Vec::new(),
         shared_requests: Vec::new(),
-        incomplete: false,
         left_out: Vec::new(),
         errors: Vec::new(),
     });
@@ -104,7 +109,6 @@ pub(crate) fn requests(ev: &mut Evaluator, id: Option<usize>, key: &str, f: &Val
 pub(crate) fn incomplete(ev: &mut Evaluator, id: Option<usize>, why: &dendrite_eval::EvalError) {
     if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
         let e = &mut r.evals[id];
-        e.incomplete = true;
         let message = why.message();
         if e.left_out.len() < 8 && !e.left_out.iter().any(|m| m == message) {
             e.left_out.push(message.to_string());
@@ -122,7 +126,7 @@ pub(crate) fn error(ev: &mut Evaluator, id: Option<usize>, e: dendrite_eval::Eva
 /// Whether a recorded evaluation left unknown modules out.
 pub(crate) fn is_incomplete(ev: &mut Evaluator, id: Option<usize>) -> bool {
     match (id, ev.extension_mut::<Recorder>()) {
-        (Some(id), Some(r)) => r.evals[id].incomplete,
+        (Some(id), Some(r)) => r.evals[id].incomplete(),
         _ => false,
     }
 }
@@ -146,7 +150,7 @@ pub(crate) fn mark(ev: &mut Evaluator, id: Option<usize>) -> Option<Mark> {
         requests: e.requests.len(),
         shared: e.shared_requests.len(),
         errors: e.errors.len(),
-        incomplete: e.incomplete,
+        incomplete: e.incomplete(),
     })
 }
 
@@ -157,7 +161,7 @@ pub(crate) fn requests_since(ev: &mut Evaluator, id: Option<usize>, mark: Option
     let (Some(id), Some(m)) = (id, mark) else { return Some(Rc::from(Vec::new())) };
     let r = ev.extension_mut::<Recorder>()?;
     let e = &r.evals[id];
-    if e.errors.len() != m.errors || e.incomplete != m.incomplete {
+    if e.errors.len() != m.errors || e.incomplete() != m.incomplete {
         return None;
     }
     let own = &e.requests[m.requests..];

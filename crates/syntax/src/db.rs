@@ -250,7 +250,7 @@ pub struct RootDatabase {
     storage: salsa::Storage<Self>,
     files: Arc<Mutex<FxHashMap<PathBuf, SourceFile>>>,
     /// Set when syntax trees need not be kept ([`Db::keeps_syntax`]).
-    drop_syntax: Arc<std::sync::atomic::AtomicBool>,
+    drop_syntax: bool,
 }
 
 #[salsa::db]
@@ -259,7 +259,7 @@ impl salsa::Database for RootDatabase {}
 #[salsa::db]
 impl Db for RootDatabase {
     fn keeps_syntax(&self) -> bool {
-        !self.drop_syntax.load(std::sync::atomic::Ordering::Relaxed)
+        !self.drop_syntax
     }
 }
 
@@ -280,9 +280,7 @@ impl RootDatabase {
     /// A database for one evaluation, which keeps no syntax trees once
     /// files are lowered.
     pub fn for_evaluation() -> Self {
-        let db = RootDatabase::default();
-        db.drop_syntax.store(true, std::sync::atomic::Ordering::Relaxed);
-        db
+        RootDatabase { drop_syntax: true, ..RootDatabase::default() }
     }
 
     /// The input for a file on disk, reading it on first use.

@@ -213,13 +213,18 @@ pub(super) struct Entry {
 /// level `at` and its name `name`. Where `name` is merged once for every
 /// configuration (by the one part that has it, in a combination of parts),
 /// what the chain selects is the same in every configuration with that
-/// combination: its value is remembered per combination.
+/// combination: its value is remembered per combination, and per kind of
+/// views (open in lenient configurations).
 pub(super) struct Anchor {
     hole: usize,
     at: Symbol,
     name: Symbol,
-    known: RefCell<smallvec::SmallVec<[(usize, bool); 1]>>,
+    known: RefCell<smallvec::SmallVec<[(AnchorKey, bool); 1]>>,
 }
+
+/// Where an anchored condition's value holds: the shared level's result
+/// (its address) and whether the configuration's views are open.
+type AnchorKey = (usize, bool);
 
 /// The anchor of condition `cond` of a template's definition.
 fn anchor_of(cond: &Value) -> Option<Rc<Anchor>> {
@@ -788,8 +793,7 @@ fn anchored_condition(
         (Some(combo), Some(own)) if !own.contains(&a.name) => combo.shared(&n.parts, a.name),
         _ => None,
     };
-    // A shared result's address is aligned: its low bit is free.
-    let Some(key) = shared.map(|k| k | usize::from(open)) else { return condition(ev, p, e, c) };
+    let Some(key) = shared.map(|k| (k, open)) else { return condition(ev, p, e, c) };
     if let Some((_, b)) = a.known.borrow().iter().find(|(k, _)| *k == key) {
         return Some(*b);
     }
