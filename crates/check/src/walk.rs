@@ -256,7 +256,12 @@ impl OptionWalk {
             Ok(_) => return,
             Err(e) => return self.report(cx, &e, prefix),
         };
-        for x in tree.iter() {
+        // A layered level's shared lower layer is walked once: after that,
+        // only the configuration's own names.
+        let base = tree.layer_base().map(std::rc::Rc::as_ptr);
+        let base_walked = base.is_some_and(|b| cx.walked.options.contains_key(&b));
+        let entries = if base_walked { Either::Own(tree.own_entries().iter()) } else { Either::All(tree.iter()) };
+        for x in entries {
             let name = x.name.to_string();
             if name == "_module" {
                 continue;
@@ -287,6 +292,11 @@ impl OptionWalk {
                 Err(e) => self.report(cx, &e, prefix),
             }
             prefix.pop();
+        }
+        if let (Some(b), false) = (tree.layer_base(), base_walked)
+            && self.nodes <= MAX_NODES
+        {
+            cx.walked.options.insert(std::rc::Rc::as_ptr(b), Value::Attrs(b.clone()));
         }
     }
 
@@ -418,7 +428,11 @@ impl OptionWalk {
     }
 
     fn freeform_entries(&mut self, ev: &mut Evaluator, cx: &mut Ctx, c: &Attrs, o: &Attrs, prefix: &mut Vec<String>) {
-        for x in c.iter() {
+        // As in `options`: a layered view's shared lower layer once.
+        let base = c.layer_base().map(std::rc::Rc::as_ptr);
+        let base_walked = base.is_some_and(|b| cx.walked.freeform.contains_key(&b));
+        let entries = if base_walked { Either::Own(c.own_entries().iter()) } else { Either::All(c.iter()) };
+        for x in entries {
             if x.name.as_str() == "_module" {
                 continue;
             }
@@ -438,6 +452,26 @@ impl OptionWalk {
                 }
             }
             prefix.pop();
+        }
+        if let (Some(b), false) = (c.layer_base(), base_walked) {
+            cx.walked.freeform.insert(std::rc::Rc::as_ptr(b), Value::Attrs(b.clone()));
+        }
+    }
+}
+
+/// All entries of a set, or a layered set's own.
+enum Either<'a> {
+    All(dendrite_eval::value::AttrsIter<'a>),
+    Own(std::slice::Iter<'a, dendrite_eval::value::Attr>),
+}
+
+impl<'a> Iterator for Either<'a> {
+    type Item = &'a dendrite_eval::value::Attr;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Either::All(it) => it.next(),
+            Either::Own(it) => it.next(),
         }
     }
 }

@@ -279,6 +279,11 @@ pub struct Attrs {
     open: bool,
     /// Where the set was made (see [`Birth`]).
     birth: std::cell::Cell<Birth>,
+    /// A layered set's shared lower layer: its entries count unless
+    /// `entries` has one of the same name. Many configurations' levels
+    /// differ from one shared set in a few names only; this keeps them
+    /// from copying the rest. Never itself layered.
+    base: Option<Rc<Attrs>>,
 }
 
 /// Whether a heap object was made while a module evaluation was being
@@ -356,14 +361,14 @@ impl Attrs {
 
     /// The empty set.
     pub fn empty() -> Attrs {
-        Attrs { entries: AttrVec::new(), open: false, birth: std::cell::Cell::new(Birth::now()) }
+        Attrs { entries: AttrVec::new(), open: false, birth: std::cell::Cell::new(Birth::now()), base: None }
     }
 
     /// Builds from entries already sorted by name with no duplicates.
     pub fn from_sorted(entries: impl Into<AttrVec>) -> Attrs {
         let entries = entries.into();
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs { entries, open: false, birth: std::cell::Cell::new(Birth::now()) }
+        Attrs { entries, open: false, birth: std::cell::Cell::new(Birth::now()), base: None }
     }
 
     /// Builds from arbitrary entries; for duplicate names the last one wins.
@@ -374,30 +379,67 @@ impl Attrs {
                 entries: AttrVec::from_vec(entries),
                 open: false,
                 birth: std::cell::Cell::new(Birth::now()),
+                base: None,
             };
         }
         entries.reverse();
         entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
-        Attrs { entries: AttrVec::from_vec(entries), open: false, birth: std::cell::Cell::new(Birth::now()) }
+        Attrs {
+            entries: AttrVec::from_vec(entries),
+            open: false,
+            birth: std::cell::Cell::new(Birth::now()),
+            base: None,
+        }
+    }
+
+    /// A layered set: `own` (sorted by name, unique) over the entries of
+    /// `base` it does not name.
+    pub fn layered(base: Rc<Attrs>, own: impl Into<AttrVec>) -> Attrs {
+        let own = own.into();
+        debug_assert!(own.windows(2).all(|w| w[0].name < w[1].name));
+        if base.base.is_some() {
+            // Layers do not stack: the lower one is flattened first.
+            let flat = Rc::new(Attrs::from_sorted(base.iter().cloned().collect::<Vec<_>>()));
+            return Attrs::layered(flat, own);
+        }
+        Attrs { entries: own, open: false, birth: std::cell::Cell::new(Birth::now()), base: Some(base) }
+    }
+
+    /// A layered set's shared lower layer.
+    pub fn layer_base(&self) -> Option<&Rc<Attrs>> {
+        self.base.as_ref()
+    }
+
+    /// The set's own entries: all of them, or a layered set's upper layer.
+    pub fn own_entries(&self) -> &[Attr] {
+        &self.entries
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.base {
+            None => self.entries.len(),
+            Some(b) => b.len() + self.entries.iter().filter(|a| b.get_attr(a.name).is_none()).count(),
+        }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.base.as_ref().is_none_or(|b| b.is_empty())
     }
 
     /// Looks up an attribute.
     pub fn get_attr(&self, name: Symbol) -> Option<&Attr> {
-        if self.entries.len() <= 8 {
-            return self.entries.iter().find(|a| a.name == name);
+        let own = if self.entries.len() <= 8 {
+            self.entries.iter().find(|a| a.name == name)
+        } else {
+            self.entries.binary_search_by(|a| a.name.cmp(&name)).ok().map(|i| &self.entries[i])
+        };
+        match (own, &self.base) {
+            (None, Some(b)) => b.get_attr(name),
+            _ => own,
         }
-        self.entries.binary_search_by(|a| a.name.cmp(&name)).ok().map(|i| &self.entries[i])
     }
 
     /// Looks up a value.
@@ -411,13 +453,19 @@ impl Attrs {
     }
 
     /// Entries in name order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Attr> {
-        self.entries.iter()
+    pub fn iter(&self) -> AttrsIter<'_> {
+        match &self.base {
+            None => AttrsIter::Flat(self.entries.iter()),
+            Some(b) => AttrsIter::Layered { own: self.entries.iter().peekable(), base: b.entries.iter().peekable() },
+        }
     }
 
     /// Entries in name order, owned.
     pub fn into_entries(self) -> Vec<Attr> {
-        self.entries.into_vec()
+        match self.base {
+            None => self.entries.into_vec(),
+            Some(_) => self.iter().cloned().collect(),
+        }
     }
 
     /// `self // other`.
@@ -430,29 +478,68 @@ impl Attrs {
         if self.is_empty() {
             return Attrs { open, birth, ..other.clone() };
         }
-        let mut out = AttrVec::with_capacity(self.len() + other.len());
-        let (mut i, mut j) = (0, 0);
-        let (a, b) = (&self.entries, &other.entries);
-        while i < a.len() && j < b.len() {
-            match a[i].name.cmp(&b[j].name) {
-                std::cmp::Ordering::Less => {
-                    out.push(a[i].clone());
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push(b[j].clone());
-                    j += 1;
-                }
+        let mut out = AttrVec::with_capacity(self.entries.len() + other.entries.len());
+        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            match x.name.cmp(&y.name) {
+                std::cmp::Ordering::Less => out.extend(a.next().cloned()),
+                std::cmp::Ordering::Greater => out.extend(b.next().cloned()),
                 std::cmp::Ordering::Equal => {
-                    out.push(b[j].clone());
-                    i += 1;
-                    j += 1;
+                    a.next();
+                    out.extend(b.next().cloned());
                 }
             }
         }
-        out.extend(a[i..].iter().cloned());
-        out.extend(b[j..].iter().cloned());
-        Attrs { entries: out, open, birth }
+        out.extend(a.cloned());
+        out.extend(b.cloned());
+        Attrs { entries: out, open, birth, base: None }
+    }
+}
+
+/// The entries of an attribute set in name order.
+#[derive(Clone)]
+pub enum AttrsIter<'a> {
+    /// A flat set's entries.
+    Flat(std::slice::Iter<'a, Attr>),
+    /// A layered set's: both layers merged, the upper one winning.
+    Layered {
+        /// The upper layer.
+        own: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
+        /// The lower layer.
+        base: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
+    },
+}
+
+impl<'a> Iterator for AttrsIter<'a> {
+    type Item = &'a Attr;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a Attr> {
+        match self {
+            AttrsIter::Flat(it) => it.next(),
+            AttrsIter::Layered { own, base } => match (own.peek(), base.peek()) {
+                (Some(o), Some(b)) => match o.name.cmp(&b.name) {
+                    std::cmp::Ordering::Less => own.next(),
+                    std::cmp::Ordering::Greater => base.next(),
+                    std::cmp::Ordering::Equal => {
+                        base.next();
+                        own.next()
+                    }
+                },
+                (Some(_), None) => own.next(),
+                (None, _) => base.next(),
+            },
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            AttrsIter::Flat(it) => it.size_hint(),
+            AttrsIter::Layered { own, base } => {
+                let (o, b) = (own.len(), base.len());
+                (o.max(b), Some(o + b))
+            }
+        }
     }
 }
 
@@ -729,5 +816,55 @@ mod size_tests {
         // A thunk allocation (refcounts + state) fits a 64-byte size class.
         assert!(std::mem::size_of::<ThunkCell>() + 16 <= 64, "{}", std::mem::size_of::<ThunkCell>());
         assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+
+    fn set(entries: &[(&str, i64)]) -> Attrs {
+        Attrs::from_unsorted(entries.iter().map(|(n, v)| Attr::new(Symbol::new(n), Value::Int(*v))).collect())
+    }
+
+    fn listing(a: &Attrs) -> Vec<(String, i64)> {
+        a.iter()
+            .map(|x| match x.value {
+                Value::Int(i) => (x.name.to_string(), i),
+                _ => unreachable!("only integers here"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_layered_set_reads_as_its_layers_merged() {
+        let base = Rc::new(set(&[("b", 1), ("d", 2), ("f", 3)]));
+        let own = set(&[("a", 10), ("d", 20), ("g", 30)]).into_entries();
+        let l = Attrs::layered(base.clone(), own);
+        let expected: Vec<(String, i64)> =
+            [("a", 10), ("b", 1), ("d", 20), ("f", 3), ("g", 30)].iter().map(|(n, v)| (n.to_string(), *v)).collect();
+        assert_eq!(listing(&l), expected);
+        assert_eq!(l.len(), 5);
+        assert!(!l.is_empty());
+        assert!(matches!(l.get_str("d"), Some(Value::Int(20))));
+        assert!(matches!(l.get_str("f"), Some(Value::Int(3))));
+        assert!(l.get_str("c").is_none());
+        assert_eq!(l.own_entries().len(), 3);
+        // Operations that build new sets see the merged entries.
+        let flat = Attrs::from_sorted(l.clone().into_entries());
+        assert_eq!(listing(&flat), expected);
+        let updated = l.update(&set(&[("b", 100), ("z", 5)]));
+        assert_eq!(updated.len(), 6);
+        assert!(matches!(updated.get_str("b"), Some(Value::Int(100))));
+        assert!(matches!(updated.get_str("d"), Some(Value::Int(20))));
+        let under = set(&[("a", 0), ("h", 7)]).update(&l);
+        assert_eq!(under.len(), 6);
+        assert!(matches!(under.get_str("a"), Some(Value::Int(10))));
+        // A layer over a layered set is over its merged entries.
+        let twice = Attrs::layered(Rc::new(l), set(&[("b", 9)]).into_entries());
+        assert!(matches!(twice.get_str("b"), Some(Value::Int(9))));
+        assert!(matches!(twice.get_str("d"), Some(Value::Int(20))));
+        assert_eq!(twice.len(), 5);
+        assert!(twice.layer_base().is_some_and(|b| b.layer_base().is_none()));
     }
 }

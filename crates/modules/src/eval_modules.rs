@@ -1643,8 +1643,21 @@ fn declared_config(options: &Value, open: bool) -> Value {
     let options = options.clone();
     Value::lazy(move |ev: &mut Evaluator| {
         let a = ev.expect_attrs(&options)?;
-        let entries = a
+        // A layered level's view is layered too: the shared lower layer's
+        // view is made once.
+        let base = match a.layer_base() {
+            Some(b) => {
+                let b = Value::Attrs(b.clone());
+                let view = share::level_config(&b, open, || declared_config(&b, open));
+                Some(ev.expect_attrs(&view)?)
+            }
+            None => None,
+        };
+        let own = if base.is_some() { a.own_entries() } else { &[] };
+        let all = if base.is_some() { None } else { Some(a.iter()) };
+        let entries = own
             .iter()
+            .chain(all.into_iter().flatten())
             .map(|x| {
                 // A level merged once for every configuration has its view
                 // made once too.
@@ -1679,7 +1692,10 @@ fn declared_config(options: &Value, open: bool) -> Value {
                 }
             })
             .collect::<Vec<_>>();
-        let set = Attrs::from_sorted(entries);
+        let set = match base {
+            Some(b) => Attrs::layered(b, entries),
+            None => Attrs::from_sorted(entries),
+        };
         Ok(Value::Attrs(Rc::new(if open { set.into_open() } else { set })))
     })
 }
@@ -2249,16 +2265,38 @@ impl MergeNode {
 
     fn result(self: Rc<Self>, ev: &mut Evaluator) -> EvalResult<Merged> {
         let own = self.decls_by_name(ev)?;
+        // A name that only one bundle has anything for is merged once for
+        // every configuration, if the own definitions can be known to
+        // have none.
+        let own_raw = if self.parts.is_empty() || !self.raw_known(ev) { None } else { self.raw.get().cloned() };
         // With parts: every name they declare too, in order, with the one
-        // part that alone has anything for it.
+        // part that alone has anything for it. Names merged once for every
+        // configuration are the lower layer of the result, unless this
+        // configuration defines them itself.
         let mut decls: Vec<(Symbol, Vec<Decl>, Option<usize>)> = Vec::with_capacity(own.len());
+        let mut base = None;
         if self.parts.is_empty() {
             decls.extend(own.into_iter().map(|(n, d)| (n, d, None)));
         } else {
             let combo = bundle::combo(&self.parts, &self.preps);
             let _ = self.combo.set(combo.clone());
+            let layer = own_raw.as_ref().map(|_| combo.layer(ev, &self));
+            let layered: Option<Vec<(Symbol, Option<usize>)>> = match (&layer, &own_raw) {
+                (Some(l), Some(raw)) if l.base.is_some() => {
+                    base = l.base.clone();
+                    let b = l.base.as_deref().into_iter();
+                    let mut names = l.rest.clone();
+                    names.extend(
+                        b.flat_map(|b| raw.by_name.keys().filter(|n| b.get_attr(**n).is_some()).map(|&n| (n, None))),
+                    );
+                    names.sort_by_key(|(n, _)| *n);
+                    Some(names)
+                }
+                _ => None,
+            };
+            let names = layered.as_deref().unwrap_or(&combo.names);
             let mut own = own.into_iter().peekable();
-            for &(name, single) in combo.names.iter() {
+            for &(name, single) in names {
                 while let Some((n, _)) = own.peek()
                     && *n < name
                 {
@@ -2271,10 +2309,6 @@ impl MergeNode {
             }
             decls.extend(own.map(|(n, d)| (n, d, None)));
         }
-        // A name that only one bundle has anything for is merged once for
-        // every configuration, if the own definitions can be known to
-        // have none.
-        let own_raw = if self.parts.is_empty() || !self.raw_known(ev) { None } else { self.raw.get().cloned() };
         let mut matched_entries = Vec::with_capacity(decls.len());
         // The names this evaluation merges (the others are the combination
         // of parts' own, see `bundle::Combo::unmatched`).
@@ -2310,7 +2344,10 @@ impl MergeNode {
                     || combo.as_ref().is_some_and(|c| c.names.binary_search_by(|(n, _)| n.cmp(&name)).is_ok())
             }
         };
-        let matched = Value::Attrs(Rc::new(Attrs::from_sorted(matched_entries)));
+        let matched = Value::Attrs(Rc::new(match base {
+            Some(base) => Attrs::layered(base, matched_entries),
+            None => Attrs::from_sorted(matched_entries),
+        }));
         let node = self.clone();
         let span = self.span;
         let unmatched = Value::lazy(move |ev: &mut Evaluator| {

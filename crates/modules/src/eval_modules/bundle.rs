@@ -32,7 +32,7 @@ use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use dendrite_eval::taint::{Taint, taint};
-use dendrite_eval::value::{NixString, Value};
+use dendrite_eval::value::{Attr, Attrs, NixString, Value};
 use dendrite_eval::world::World;
 use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::{Span, Symbol};
@@ -602,6 +602,19 @@ pub(super) struct Combo {
     shared: RefCell<FxHashMap<Symbol, usize>>,
     /// [`Combo::unmatched`], once known.
     unmatched: OnceCell<Rc<Vec<(Symbol, Value)>>>,
+    /// [`Combo::layer`], once known.
+    layer: OnceCell<Rc<Layer>>,
+}
+
+/// A combination's names split by whether they are merged once for every
+/// configuration.
+pub(super) struct Layer {
+    /// The shared names' merged options: the lower layer of every level
+    /// with this combination (a configuration's own names go above).
+    pub(super) base: Option<Rc<Attrs>>,
+    /// The other names, in order, with the one part that alone has
+    /// anything for each.
+    pub(super) rest: Vec<(Symbol, Option<usize>)>,
 }
 
 impl Combo {
@@ -626,6 +639,31 @@ impl Combo {
         let out = Rc::new(out);
         let _ = self.unmatched.set(out.clone());
         Ok(out)
+    }
+
+    /// The names of this combination merged once for every configuration
+    /// that has nothing of its own for them, and the others. `node` is a
+    /// level with this combination.
+    pub(super) fn layer(&self, ev: &mut Evaluator, node: &MergeNode) -> Rc<Layer> {
+        if let Some(l) = self.layer.get() {
+            return l.clone();
+        }
+        let mut base = Vec::new();
+        let mut rest = Vec::new();
+        for &(name, single) in &self.names {
+            match single.and_then(|i| shared_name(ev, &node.lib, &node.parts[i], &node.preps[i], name, node.span)) {
+                Some(r) => base.push(Attr::new(name, r.matched.clone())),
+                None => rest.push((name, single)),
+            }
+        }
+        let base = (!base.is_empty()).then(|| Rc::new(Attrs::from_sorted(base)));
+        if let Some(b) = &base {
+            // Its `config` view is made once too.
+            share::register_level(&Value::Attrs(b.clone()));
+        }
+        let l = Rc::new(Layer { base, rest });
+        let _ = self.layer.set(l.clone());
+        l
     }
 
     /// The address of `name` merged once for every configuration with
@@ -679,6 +717,7 @@ pub(super) fn combo(parts: &[Part], preps: &[Rc<Prep>]) -> Rc<Combo> {
         _levels: parts.iter().map(|p| p.level.clone()).collect(),
         shared: RefCell::new(FxHashMap::default()),
         unmatched: OnceCell::new(),
+        layer: OnceCell::new(),
     });
     COMBOS.with(|m| m.borrow_mut().insert(key, c.clone()));
     c
