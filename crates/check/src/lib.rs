@@ -266,17 +266,21 @@ pub(crate) fn new_evaluator(opts: &CheckOptions) -> Evaluator {
     ev
 }
 
-/// The syntax phases: parses `files` (D001) and scans them.
+/// The syntax phases: parses `files` (D001) and scans them, reusing and
+/// filling a session's `cache` if there is one.
 pub(crate) fn prepare(
     ev: &mut Evaluator,
     cx: &mut Ctx,
     files: Vec<PathBuf>,
-    cache: &mut scan::ScanCache,
+    cache: Option<&mut scan::ScanCache>,
 ) -> Vec<scan::FileInfo> {
     cx.summary.files = files.len();
     let parsed = scan::parse_all(ev, cx, &files);
     cx.phase("parse");
-    cx.scan = scan::scan_cached(ev, &parsed, cache);
+    cx.scan = match cache {
+        Some(cache) => scan::scan_cached(ev, &parsed, cache),
+        None => std::rc::Rc::new(scan::scan(ev, &parsed)),
+    };
     cx.phase("scan");
     parsed
 }
@@ -515,7 +519,7 @@ fn check_here(opts: &CheckOptions) -> Result<Report, String> {
     for (path, text) in &opts.overlays {
         ev.db.set_file_text(path, std::sync::Arc::from(text.as_str()));
     }
-    let parsed = prepare(&mut ev, &mut cx, scan::nix_files(&root), &mut Default::default());
+    let parsed = prepare(&mut ev, &mut cx, scan::nix_files(&root), None);
     evaluate(&mut ev, &mut cx, opts, &parsed, &mut Machines::Shards(opts.jobs))?;
     let report = report(cx, root, Vec::new(), started);
     // Values form cycles the evaluator does not collect; the process is

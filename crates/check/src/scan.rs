@@ -219,10 +219,13 @@ pub(crate) struct ScanCache {
 
 /// Scans the parsed files.
 pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
-    let mut cache = ScanCache::default();
-    let merged = scan_cached(ev, files, &mut cache);
-    drop(cache);
-    std::rc::Rc::try_unwrap(merged).unwrap_or_else(|rc| (*rc).clone())
+    // Nothing is kept for another run: each file's scan goes straight
+    // into the merged one, not copied out of a cache.
+    let mut s = Scan::default();
+    for f in files {
+        s.extend(scan_file(ev, f));
+    }
+    s
 }
 
 /// [`scan`], reusing what the cache holds: only files whose text changed

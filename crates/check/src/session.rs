@@ -146,7 +146,7 @@ impl Session {
         let mut cx = Ctx::new(root.clone(), config, ev.builtin_span());
         cx.phase_started = started;
         cx.phase("read");
-        let parsed = crate::prepare(ev, &mut cx, files, &mut self.scans);
+        let parsed = crate::prepare(ev, &mut cx, files, Some(&mut self.scans));
 
         let cache = &self.machines;
         let opts = &self.opts;

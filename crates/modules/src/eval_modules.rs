@@ -1057,7 +1057,7 @@ mod collect_memo {
         /// The tree, the argument requests collecting it recorded (for a
         /// recorded evaluation), and its bundle once asked for (`None`: it
         /// cannot be one).
-        Done(Rc<Structured>, Rc<[crate::record::ArgRequest]>, OnceCell<Option<Rc<bundle::Bundle>>>),
+        Done(Rc<Structured>, crate::record::Requests, OnceCell<Option<Rc<bundle::Bundle>>>),
     }
 
     thread_local! {
@@ -1080,7 +1080,7 @@ mod collect_memo {
     }
 
     /// A remembered tree.
-    pub(super) type Found = (Rc<Structured>, Rc<[crate::record::ArgRequest]>, Option<Rc<bundle::Bundle>>);
+    pub(super) type Found = (Rc<Structured>, crate::record::Requests, Option<Rc<bundle::Bundle>>);
 
     /// The remembered tree of `key`, what collecting it recorded, and its
     /// bundle if `bundles` are used and it can be one.
@@ -1109,7 +1109,7 @@ mod collect_memo {
 
     /// Offers tree `s` of module `keep` for `key`, with the requests
     /// collecting it recorded: kept the second time (`true` then).
-    pub(super) fn offer(key: Key, keep: Value, s: &Structured, requests: Rc<[crate::record::ArgRequest]>) -> bool {
+    pub(super) fn offer(key: Key, keep: Value, s: &Structured, requests: crate::record::Requests) -> bool {
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             match m.get_mut(&key) {

@@ -154,10 +154,17 @@ pub(crate) fn mark(ev: &mut Evaluator, id: Option<usize>) -> Option<Mark> {
     })
 }
 
+/// Argument requests recorded by collecting a module tree, as the chunks
+/// they were recorded in: a tree's chunks are its own requests and the
+/// chunks of the trees it reused, shared rather than copied (a machine
+/// importing three bundles of a thousand modules refers to their three
+/// chunks).
+pub type Requests = Rc<[Rc<[ArgRequest]>]>;
+
 /// The requests recorded since `mark`, if nothing else was (no error, not
 /// made incomplete): what collecting something recorded, for another
 /// evaluation that collects the same to record too.
-pub(crate) fn requests_since(ev: &mut Evaluator, id: Option<usize>, mark: Option<Mark>) -> Option<Rc<[ArgRequest]>> {
+pub(crate) fn requests_since(ev: &mut Evaluator, id: Option<usize>, mark: Option<Mark>) -> Option<Requests> {
     let (Some(id), Some(m)) = (id, mark) else { return Some(Rc::from(Vec::new())) };
     let r = ev.extension_mut::<Recorder>()?;
     let e = &r.evals[id];
@@ -166,22 +173,20 @@ pub(crate) fn requests_since(ev: &mut Evaluator, id: Option<usize>, mark: Option
     }
     let own = &e.requests[m.requests..];
     let shared = &e.shared_requests[m.shared..];
-    if own.is_empty() && shared.len() == 1 {
-        return Some(shared[0].clone());
+    let mut chunks = Vec::with_capacity(shared.len() + 1);
+    if !own.is_empty() {
+        chunks.push(Rc::from(own.to_vec()));
     }
-    let mut all = own.to_vec();
-    for chunk in shared {
-        all.extend_from_slice(chunk);
-    }
-    Some(all.into())
+    chunks.extend(shared.iter().cloned());
+    Some(chunks.into())
 }
 
 /// Records requests another collection of the same modules recorded.
-pub(crate) fn add_requests(ev: &mut Evaluator, id: Option<usize>, requests: &Rc<[ArgRequest]>) {
+pub(crate) fn add_requests(ev: &mut Evaluator, id: Option<usize>, requests: &Requests) {
     if requests.is_empty() {
         return;
     }
     if let (Some(id), Some(r)) = (id, ev.extension_mut::<Recorder>()) {
-        r.evals[id].shared_requests.push(requests.clone());
+        r.evals[id].shared_requests.extend(requests.iter().cloned());
     }
 }
