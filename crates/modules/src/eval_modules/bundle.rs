@@ -288,6 +288,36 @@ pub(super) struct Prep {
     defs: FxHashMap<Symbol, Vec<Entry>>,
     /// Whether the level had any definition at all.
     any: bool,
+    /// [`Filter`]s of `defs`, by name, anchor level's combination and
+    /// kind of views.
+    filters: RefCell<FxHashMap<(Symbol, usize, bool), Rc<Filter>>>,
+    /// Where the conditions of `defs` are anchored, by name.
+    anchored: RefCell<FxHashMap<Symbol, Anchored>>,
+}
+
+/// Where the conditional definitions of a name are anchored.
+#[derive(Clone)]
+enum Anchored {
+    /// None is conditional.
+    Nowhere,
+    /// All at one level, through one hole; with the definitions by their
+    /// anchor's name (sorted by name).
+    At(Symbol, usize, Rc<[(Symbol, u32)]>),
+    /// Some are not anchored, or not all alike.
+    Mixed,
+}
+
+/// Which of a part's definitions of one name hold, for every
+/// configuration whose anchor level has one combination of parts and one
+/// kind of views: most definitions of a bundle are `mkIf`s of conditions
+/// remembered for that combination, and a configuration need only look
+/// at those anchored at its own names (see [`defs_of`]).
+struct Filter {
+    /// Definitions that hold wherever their anchor's name is not the
+    /// configuration's own (or that have no condition), in order.
+    fixed: Vec<u32>,
+    /// Definitions each configuration decides on its own.
+    volatile: Vec<u32>,
 }
 
 /// One level of the option tree as a bundle's modules make it.
@@ -386,7 +416,7 @@ impl BLevel {
                 }
             }
         }
-        Some(Prep { names, decls, options, defs, any })
+        Some(Prep { names, decls, options, defs, any, filters: RefCell::default(), anchored: RefCell::default() })
     }
 
     /// The level below, at `name`.
@@ -779,6 +809,10 @@ pub(super) fn defs_of(ev: &mut Evaluator, node: &MergeNode, name: Symbol, live: 
     let mut last: Option<(Symbol, Option<AnchorLevel>)> = None;
     for (p, prep) in node.parts.iter().zip(&node.preps) {
         let Some(es) = prep.defs.get(&name) else { continue };
+        if live && let Some(defs) = filtered(ev, node, p, prep, name, es) {
+            out.push(defs);
+            continue;
+        }
         let mut defs = Vec::with_capacity(if live { 0 } else { es.len() });
         for e in es.iter() {
             if live && let Some(c) = &e.cond {
@@ -804,6 +838,101 @@ pub(super) fn defs_of(ev: &mut Evaluator, node: &MergeNode, name: Symbol, live: 
         out.push(defs);
     }
     out
+}
+
+/// [`defs_of`]'s live definitions of part `p` through its [`Filter`], when
+/// every conditional definition is anchored at one level, this one's
+/// `config`, and that level's names are known.
+fn filtered(
+    ev: &mut Evaluator,
+    node: &MergeNode,
+    p: &Part,
+    prep: &Prep,
+    name: Symbol,
+    es: &[Entry],
+) -> Option<Vec<(u64, Def)>> {
+    let known = prep.anchored.borrow().get(&name).cloned();
+    let anchored = known.unwrap_or_else(|| {
+        let mut level: Option<(Symbol, usize)> = None;
+        let mut by_anchor = Vec::new();
+        let mut mixed = false;
+        for (i, e) in es.iter().enumerate().filter(|(_, e)| e.cond.is_some()) {
+            match (&e.anchor, level) {
+                (Some(a), None) => level = Some((a.at, a.hole)),
+                (Some(a), Some((at, hole))) if a.at == at && a.hole == hole => {}
+                _ => {
+                    mixed = true;
+                    break;
+                }
+            }
+            by_anchor.extend(e.anchor.as_ref().map(|a| (a.name, i as u32)));
+        }
+        by_anchor.sort_unstable();
+        let at = match level {
+            _ if mixed => Anchored::Mixed,
+            None => Anchored::Nowhere,
+            Some((at, hole)) => Anchored::At(at, hole, by_anchor.into()),
+        };
+        prep.anchored.borrow_mut().insert(name, at.clone());
+        at
+    });
+    let (n, open, by_anchor) = match anchored {
+        Anchored::At(at, hole, by_anchor) if Some(hole) == p.inst.config_hole => {
+            let (n, open) = node.anchor(at)?;
+            (n, open, by_anchor)
+        }
+        // Nothing conditional: every definition holds.
+        Anchored::Nowhere => return Some(es.iter().map(|e| p.inst.def(e)).collect()),
+        _ => return None,
+    };
+    let (combo, own) = (n.combo.get()?, n.own_names.get()?);
+    let key = (name, Rc::as_ptr(combo) as usize, open);
+    let known = prep.filters.borrow().get(&key).cloned();
+    let f = match known {
+        Some(f) => f,
+        None => {
+            let mut f = Filter { fixed: Vec::new(), volatile: Vec::new() };
+            for (i, e) in es.iter().enumerate() {
+                let i = i as u32;
+                let (Some(c), Some(a)) = (&e.cond, &e.anchor) else {
+                    f.fixed.push(i);
+                    continue;
+                };
+                // Here an own name's value is this configuration's, not
+                // the one every other configuration has.
+                if own.contains(&a.name) || combo.shared(&n.parts, a.name).is_none() {
+                    f.volatile.push(i);
+                } else if anchored_condition(ev, p, e, c, a, &n, open) != Some(false) {
+                    f.fixed.push(i);
+                }
+            }
+            let f = Rc::new(f);
+            prep.filters.borrow_mut().insert(key, f.clone());
+            f
+        }
+    };
+    // The definitions anchored at this configuration's own names, and the
+    // volatile ones, are decided here; the fixed ones hold.
+    let mut decide: Vec<u32> = f.volatile.clone();
+    for o in own {
+        let from = by_anchor.partition_point(|(n, _)| n < o);
+        decide.extend(by_anchor[from..].iter().take_while(|(n, _)| n == o).map(|(_, i)| *i));
+    }
+    decide.sort_unstable();
+    decide.dedup();
+    let mut holding: Vec<u32> = f.fixed.iter().copied().filter(|i| decide.binary_search(i).is_err()).collect();
+    for &i in &decide {
+        let e = &es[i as usize];
+        let holds = match (&e.cond, &e.anchor) {
+            (Some(c), Some(a)) => anchored_condition(ev, p, e, c, a, &n, open),
+            _ => Some(true),
+        };
+        if holds != Some(false) {
+            holding.push(i);
+        }
+    }
+    holding.sort_unstable();
+    Some(holding.into_iter().map(|i| p.inst.def(&es[i as usize])).collect())
 }
 
 /// The value of definition `e`'s condition `c` here, if it evaluates to a
