@@ -371,10 +371,9 @@ fn left_out_note(reasons: &[String], root: &Path) -> String {
     let mut inputs = Vec::new();
     let mut other = Vec::new();
     for r in reasons {
-        let name = r.strip_prefix("input `").and_then(|rest| rest.split_once('`')).map(|(n, _)| n);
-        match name {
-            Some(n) if r.contains("pass --input") => inputs.push(format!("`{n}`")),
-            _ => other.push(r.replace(" is not known to dendrite", "").replace(&prefix, "")),
+        match load::opaque_input(r) {
+            Some(n) => inputs.push(format!("`{n}`")),
+            None => other.push(r.replace(" is not known to dendrite", "").replace(&prefix, "")),
         }
     }
     if !inputs.is_empty() {
@@ -665,10 +664,13 @@ mod note_tests {
 
     #[test]
     fn inputs_left_out_are_named_once_with_the_advice() {
+        // The reasons as the evaluation records them: the messages of the
+        // unknown values' errors.
+        let unknown = |what: String| dendrite_modules::lenient::unknown_error(&what).to_string();
         let reasons = [
-            "input `den` (not on disk and no model; pass --input den=PATH) is not known to dendrite".to_string(),
-            "input `disko` (not on disk and no model; pass --input disko=PATH) is not known to dendrite".to_string(),
-            "/flake/modules/broken.nix (it does not parse) is not known to dendrite".to_string(),
+            unknown(crate::load::opaque_reason("den")),
+            unknown(crate::load::opaque_reason("disko")),
+            unknown("/flake/modules/broken.nix (it does not parse)".to_string()),
         ];
         let note = left_out_note(&reasons, std::path::Path::new("/flake"));
         assert!(note.ends_with(

@@ -130,9 +130,23 @@ impl Loader {
 
     /// An input nothing is known of.
     pub fn opaque(&self, name: &str) -> Value {
-        let what = format!("input `{name}` (not on disk and no model; pass --input {name}=PATH)");
-        dendrite_modules::lenient::unknown_value(what)
+        dendrite_modules::lenient::unknown_value(opaque_reason(name))
     }
+}
+
+/// Why an opaque input's values are unknown.
+pub(crate) fn opaque_reason(name: &str) -> String {
+    format!("input `{name}`{OPAQUE}{name}=PATH)")
+}
+
+/// What follows an opaque input's name in its values' reason.
+const OPAQUE: &str = " (not on disk and no model; pass --input ";
+
+/// The input named by `reason` (an unknown value's, or a message quoting
+/// one) when it is one of [`Loader::opaque`]'s.
+pub fn opaque_input(reason: &str) -> Option<&str> {
+    let (name, rest) = reason.strip_prefix("input `")?.split_once('`')?;
+    rest.starts_with(OPAQUE).then_some(name)
 }
 
 /// The attribute set of inputs.
