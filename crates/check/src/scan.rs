@@ -219,14 +219,52 @@ pub(crate) struct ScanCache {
 
 /// Scans the parsed files.
 pub fn scan(ev: &Evaluator, files: &[FileInfo]) -> Scan {
+    scan_parallel(&ev.db, files)
+}
+
+/// [`scan`] of files the database has parsed.
+fn scan_parallel(db: &dendrite_syntax::RootDatabase, files: &[FileInfo]) -> Scan {
+    // Files are scanned independently, from the syntax trees the parse
+    // phase left: a share of them on each core, on scoped threads (none
+    // outlives the scan, so the workers forked later inherit none).
     // Nothing is kept for another run: each file's scan goes straight
-    // into the merged one, not copied out of a cache.
+    // into the merged one, in path order.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(files.len() / SCAN_SHARE).max(1);
+    if threads == 1 {
+        return scan_in_order(db, files);
+    }
+    let share = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let others: Vec<_> = files[share..]
+            .chunks(share)
+            .map(|chunk| {
+                let db = db.clone();
+                scope.spawn(move || scan_in_order(&db, chunk))
+            })
+            .collect();
+        let mut s = scan_in_order(db, &files[..share]);
+        for t in others {
+            match t.join() {
+                Ok(part) => s.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        s
+    })
+}
+
+/// Scans `files` one after the other on this thread.
+fn scan_in_order(db: &dendrite_syntax::RootDatabase, files: &[FileInfo]) -> Scan {
     let mut s = Scan::default();
     for f in files {
-        s.extend(scan_file(ev, f));
+        s.extend(scan_file(db, f));
     }
     s
 }
+
+/// Files a scanning thread takes at least.
+const SCAN_SHARE: usize = 256;
 
 /// [`scan`], reusing what the cache holds: only files whose text changed
 /// are scanned again, and their entries replace theirs in the merged scan.
@@ -235,7 +273,7 @@ pub(crate) fn scan_cached(ev: &Evaluator, files: &[FileInfo], cache: &mut ScanCa
     for f in files {
         let same = cache.files.get(&f.path).is_some_and(|(t, _)| Arc::ptr_eq(t, &f.text) || **t == *f.text);
         if !same {
-            cache.files.insert(f.path.clone(), (f.text.clone(), scan_file(ev, f)));
+            cache.files.insert(f.path.clone(), (f.text.clone(), scan_file(&ev.db, f)));
             changed.push(&f.path);
         }
     }
@@ -299,8 +337,8 @@ impl Scan {
 }
 
 /// Scans one file.
-fn scan_file(ev: &Evaluator, f: &FileInfo) -> Scan {
-    let root = parse(&ev.db, f.file).root();
+fn scan_file(db: &dendrite_syntax::RootDatabase, f: &FileInfo) -> Scan {
+    let root = parse(db, f.file).root();
     let body = module_body(&root);
     let lines = LineIndex::new(&f.text);
     let mut one = Scan::default();
@@ -880,5 +918,53 @@ mod symbol_tests {
             top,
             Some(SymbolAt::Argument { name: "config".into(), class: Some("flake".into()), top_level: true })
         );
+    }
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+
+    #[test]
+    fn scanning_on_several_threads_finds_what_one_thread_finds() {
+        // Enough files for every core to take a share, with references,
+        // definitions, a typo and a file that does not parse among them.
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut paths = Vec::new();
+        for i in 0..(SCAN_SHARE * 3) {
+            let text = match i % 4 {
+                0 => {
+                    format!("{{ config, ... }}: {{ flake.modules.nixos.f{i} = {{ lib, ... }}: {{ x.y{i} = 1; }}; }}\n")
+                }
+                1 => format!(
+                    "{{ config, ... }}: {{ flake.modules.nixos.m{i}.imports = with config.flake.modules.nixos; [ f{} ]; }}\n",
+                    i - 1
+                ),
+                2 => format!(
+                    "{{ config, ... }}: {{ flake.modules.darwin.d{i} = {{ imports = [ config.flake.modules.nixos.typo{i} ]; }}; }}\n"
+                ),
+                _ if i == 7 => "{ config, ... }: { flake.modules.nixos.broken = ".to_string(),
+                _ => format!("{{ ... }}: {{ systems = [ \"x86_64-linux\" ]; perSystem.v{i} = {{ }}; }}\n"),
+            };
+            let path = dir.path().join(format!("m{i:04}.nix"));
+            std::fs::write(&path, text).expect("a file written");
+            paths.push(path);
+        }
+        let db = dendrite_syntax::RootDatabase::default();
+        let files: Vec<FileInfo> = paths
+            .iter()
+            .map(|p| {
+                let file = db.file(p).expect("a file read");
+                let ok = !file_diagnostics(&db, file).iter().any(|d| d.kind.is_error());
+                FileInfo { path: p.clone(), text: file.text(&db).clone(), file, ok }
+            })
+            .collect();
+        let one = scan_in_order(&db, &files);
+        assert!(!one.refs.is_empty() && !one.defs.is_empty() && !one.broken_defs.is_empty());
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 {
+            eprintln!("one core here: the parallel scan is the sequential one");
+        }
+        assert_eq!(format!("{:?}", scan_parallel(&db, &files)), format!("{one:?}"));
     }
 }
