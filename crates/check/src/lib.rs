@@ -373,7 +373,7 @@ fn left_out_note(reasons: &[String], root: &Path) -> String {
     for r in reasons {
         match load::opaque_input(r) {
             Some(n) => inputs.push(format!("`{n}`")),
-            None => other.push(r.replace(" is not known to dendrite", "").replace(&prefix, "")),
+            None => other.push(dendrite_modules::lenient::unknown_what(r).replace(&prefix, "")),
         }
     }
     if !inputs.is_empty() {

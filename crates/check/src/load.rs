@@ -144,7 +144,7 @@ const OPAQUE: &str = " (not on disk and no model; pass --input ";
 
 /// The input named by `reason` (an unknown value's, or a message quoting
 /// one) when it is one of [`Loader::opaque`]'s.
-pub fn opaque_input(reason: &str) -> Option<&str> {
+pub(crate) fn opaque_input(reason: &str) -> Option<&str> {
     let (name, rest) = reason.strip_prefix("input `")?.split_once('`')?;
     rest.starts_with(OPAQUE).then_some(name)
 }

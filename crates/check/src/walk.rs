@@ -260,7 +260,7 @@ impl OptionWalk {
         // only the configuration's own names.
         let base = tree.layer_base().map(std::rc::Rc::as_ptr);
         let base_walked = base.is_some_and(|b| cx.walked.options.contains_key(&b));
-        let entries = if base_walked { Either::Own(tree.own_entries().iter()) } else { Either::All(tree.iter()) };
+        let entries = if base_walked { tree.upper() } else { tree.iter() };
         for x in entries {
             let name = x.name.to_string();
             if name == "_module" {
@@ -431,7 +431,7 @@ impl OptionWalk {
         // As in `options`: a layered view's shared lower layer once.
         let base = c.layer_base().map(std::rc::Rc::as_ptr);
         let base_walked = base.is_some_and(|b| cx.walked.freeform.contains_key(&b));
-        let entries = if base_walked { Either::Own(c.own_entries().iter()) } else { Either::All(c.iter()) };
+        let entries = if base_walked { c.upper() } else { c.iter() };
         for x in entries {
             if x.name.as_str() == "_module" {
                 continue;
@@ -455,23 +455,6 @@ impl OptionWalk {
         }
         if let (Some(b), false) = (c.layer_base(), base_walked) {
             cx.walked.freeform.insert(std::rc::Rc::as_ptr(b), Value::Attrs(b.clone()));
-        }
-    }
-}
-
-/// All entries of a set, or a layered set's own.
-enum Either<'a> {
-    All(dendrite_eval::value::AttrsIter<'a>),
-    Own(std::slice::Iter<'a, dendrite_eval::value::Attr>),
-}
-
-impl<'a> Iterator for Either<'a> {
-    type Item = &'a dendrite_eval::value::Attr;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Either::All(it) => it.next(),
-            Either::Own(it) => it.next(),
         }
     }
 }

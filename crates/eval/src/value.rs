@@ -411,9 +411,10 @@ impl Attrs {
         self.base.as_ref()
     }
 
-    /// The set's own entries: all of them, or a layered set's upper layer.
-    pub fn own_entries(&self) -> &[Attr] {
-        &self.entries
+    /// The entries above a layered set's shared lower layer (all of a
+    /// flat set's), in name order.
+    pub fn upper(&self) -> AttrsIter<'_> {
+        AttrsIter::Flat(self.entries.iter())
     }
 
     /// Number of attributes.
@@ -456,7 +457,7 @@ impl Attrs {
     pub fn iter(&self) -> AttrsIter<'_> {
         match &self.base {
             None => AttrsIter::Flat(self.entries.iter()),
-            Some(b) => AttrsIter::Layered { own: self.entries.iter().peekable(), base: b.entries.iter().peekable() },
+            Some(b) => AttrsIter::Layered(MergeRight::new(b.entries.iter(), self.entries.iter())),
         }
     }
 
@@ -478,20 +479,8 @@ impl Attrs {
         if self.is_empty() {
             return Attrs { open, birth, ..other.clone() };
         }
-        let mut out = AttrVec::with_capacity(self.entries.len() + other.entries.len());
-        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
-        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-            match x.name.cmp(&y.name) {
-                std::cmp::Ordering::Less => out.extend(a.next().cloned()),
-                std::cmp::Ordering::Greater => out.extend(b.next().cloned()),
-                std::cmp::Ordering::Equal => {
-                    a.next();
-                    out.extend(b.next().cloned());
-                }
-            }
-        }
-        out.extend(a.cloned());
-        out.extend(b.cloned());
+        let mut out = AttrVec::with_capacity(self.len() + other.len());
+        out.extend(MergeRight::new(self.iter(), other.iter()).cloned());
         Attrs { entries: out, open, birth, base: None }
     }
 }
@@ -501,13 +490,8 @@ impl Attrs {
 pub enum AttrsIter<'a> {
     /// A flat set's entries.
     Flat(std::slice::Iter<'a, Attr>),
-    /// A layered set's: both layers merged, the upper one winning.
-    Layered {
-        /// The upper layer.
-        own: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
-        /// The lower layer.
-        base: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
-    },
+    /// A layered set's: the lower layer's under its own.
+    Layered(MergeRight<std::slice::Iter<'a, Attr>, std::slice::Iter<'a, Attr>>),
 }
 
 impl<'a> Iterator for AttrsIter<'a> {
@@ -517,29 +501,65 @@ impl<'a> Iterator for AttrsIter<'a> {
     fn next(&mut self) -> Option<&'a Attr> {
         match self {
             AttrsIter::Flat(it) => it.next(),
-            AttrsIter::Layered { own, base } => match (own.peek(), base.peek()) {
-                (Some(o), Some(b)) => match o.name.cmp(&b.name) {
-                    std::cmp::Ordering::Less => own.next(),
-                    std::cmp::Ordering::Greater => base.next(),
-                    std::cmp::Ordering::Equal => {
-                        base.next();
-                        own.next()
-                    }
-                },
-                (Some(_), None) => own.next(),
-                (None, _) => base.next(),
-            },
+            AttrsIter::Layered(it) => it.next(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self {
             AttrsIter::Flat(it) => it.size_hint(),
-            AttrsIter::Layered { own, base } => {
-                let (o, b) = (own.len(), base.len());
-                (o.max(b), Some(o + b))
-            }
+            AttrsIter::Layered(it) => it.size_hint(),
         }
+    }
+}
+
+/// Two runs of entries in name order, merged in name order; of two
+/// entries of one name, the right run's (as `left // right`).
+pub struct MergeRight<L: Iterator, R: Iterator> {
+    left: std::iter::Peekable<L>,
+    right: std::iter::Peekable<R>,
+}
+
+impl<L: Iterator + Clone, R: Iterator + Clone> Clone for MergeRight<L, R>
+where
+    L::Item: Clone,
+    R::Item: Clone,
+{
+    fn clone(&self) -> Self {
+        MergeRight { left: self.left.clone(), right: self.right.clone() }
+    }
+}
+
+impl<'a, L: Iterator<Item = &'a Attr>, R: Iterator<Item = &'a Attr>> MergeRight<L, R> {
+    /// `left` under `right`.
+    pub fn new(left: L, right: R) -> Self {
+        MergeRight { left: left.peekable(), right: right.peekable() }
+    }
+}
+
+impl<'a, L: Iterator<Item = &'a Attr>, R: Iterator<Item = &'a Attr>> Iterator for MergeRight<L, R> {
+    type Item = &'a Attr;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a Attr> {
+        match (self.left.peek(), self.right.peek()) {
+            (Some(l), Some(r)) => match l.name.cmp(&r.name) {
+                std::cmp::Ordering::Less => self.left.next(),
+                std::cmp::Ordering::Greater => self.right.next(),
+                std::cmp::Ordering::Equal => {
+                    self.left.next();
+                    self.right.next()
+                }
+            },
+            (Some(_), None) => self.left.next(),
+            (None, _) => self.right.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (l, lmax) = self.left.size_hint();
+        let (r, rmax) = self.right.size_hint();
+        (l.max(r), lmax.zip(rmax).map(|(a, b)| a + b))
     }
 }
 
@@ -849,7 +869,8 @@ mod layer_tests {
         assert!(matches!(l.get_str("d"), Some(Value::Int(20))));
         assert!(matches!(l.get_str("f"), Some(Value::Int(3))));
         assert!(l.get_str("c").is_none());
-        assert_eq!(l.own_entries().len(), 3);
+        assert_eq!(l.upper().count(), 3);
+        assert_eq!(base.upper().count(), 3);
         // Operations that build new sets see the merged entries.
         let flat = Attrs::from_sorted(l.clone().into_entries());
         assert_eq!(listing(&flat), expected);

@@ -1653,11 +1653,8 @@ fn declared_config(options: &Value, open: bool) -> Value {
             }
             None => None,
         };
-        let own = if base.is_some() { a.own_entries() } else { &[] };
-        let all = if base.is_some() { None } else { Some(a.iter()) };
-        let entries = own
-            .iter()
-            .chain(all.into_iter().flatten())
+        let entries = a
+            .upper()
             .map(|x| {
                 // A level merged once for every configuration has its view
                 // made once too.
@@ -2280,20 +2277,15 @@ impl MergeNode {
         } else {
             let combo = bundle::combo(&self.parts, &self.preps);
             let _ = self.combo.set(combo.clone());
-            let layer = own_raw.as_ref().map(|_| combo.layer(ev, &self));
-            let layered: Option<Vec<(Symbol, Option<usize>)>> = match (&layer, &own_raw) {
-                (Some(l), Some(raw)) if l.base.is_some() => {
-                    base = l.base.clone();
-                    let b = l.base.as_deref().into_iter();
-                    let mut names = l.rest.clone();
-                    names.extend(
-                        b.flat_map(|b| raw.by_name.keys().filter(|n| b.get_attr(**n).is_some()).map(|&n| (n, None))),
-                    );
-                    names.sort_by_key(|(n, _)| *n);
-                    Some(names)
-                }
-                _ => None,
-            };
+            let layered: Option<Vec<(Symbol, Option<usize>)>> = own_raw.as_ref().and_then(|raw| {
+                let l = combo.layer(ev, &self);
+                let b = l.base.clone()?;
+                let mut names = l.rest.clone();
+                names.extend(raw.by_name.keys().filter(|n| b.get_attr(**n).is_some()).map(|&n| (n, None)));
+                names.sort_by_key(|(n, _)| *n);
+                base = Some(b);
+                Some(names)
+            });
             let names = layered.as_deref().unwrap_or(&combo.names);
             let mut own = own.into_iter().peekable();
             for &(name, single) in names {

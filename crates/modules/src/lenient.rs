@@ -22,9 +22,18 @@ use crate::props::Def;
 /// The `name` of the lenient type, by which the module system knows it.
 pub const LENIENT_TYPE_NAME: &str = "dendriteLenient";
 
+/// What an unknown value's error says after what the value is.
+const UNKNOWN: &str = " is not known to dendrite";
+
 /// The error of a value dendrite cannot know.
 pub fn unknown_error(what: &str) -> EvalError {
-    EvalError::new(ErrorKind::Unknown, format!("{what} is not known to dendrite"))
+    EvalError::new(ErrorKind::Unknown, format!("{what}{UNKNOWN}"))
+}
+
+/// What the value is, in the message of [`unknown_error`] (the message
+/// itself when it is not one).
+pub fn unknown_what(message: &str) -> &str {
+    message.strip_suffix(UNKNOWN).unwrap_or(message)
 }
 
 /// A value that is unknown: forcing it fails with an `Unknown` error,
