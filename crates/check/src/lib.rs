@@ -49,6 +49,20 @@ const WARM_MACHINES: usize = 16;
 /// The memory one worker's machines may add, for sizing shards.
 const WORKER_MEMORY: u64 = 512 << 20;
 
+/// How many machines after the settling point the warm-up averages over:
+/// resident memory grows in steps of a huge page (2 MiB), far more than
+/// one machine of a large fleet adds, so one sample says little.
+const SETTLED_SAMPLES: usize = 4;
+
+/// What forking costs, per byte of the parent's resident memory: a worker
+/// copies every page it writes (the reference counts of each shared value
+/// it touches), splits huge pages, and makes again whatever a sibling made
+/// after the fork. Measured on a 2-CPU VM with the N=5000 synthetic fleet
+/// (480 MB resident): one worker doing every machine took 0.45 s longer
+/// than this process, and two workers were no faster than one, so a round
+/// of forks is counted as about 0.9 s per 480 MB.
+const FORK_BYTES_PER_SEC: f64 = (512u64 << 20) as f64;
+
 /// This process's resident memory, in bytes (Linux; `None` elsewhere).
 fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
@@ -74,6 +88,10 @@ pub struct CheckOptions {
     /// is only safe while no other thread of the process allocates: the
     /// command line sets it, a multi-threaded embedder should not.
     pub jobs: Option<usize>,
+    /// How long machines are checked in this process before workers take
+    /// the rest (`None`: as long as forking is estimated to cost, from the
+    /// resident memory; zero forks right after the warm-up).
+    pub fork_after: Option<std::time::Duration>,
 }
 
 /// Counts for the summary line.
@@ -97,6 +115,8 @@ pub struct Summary {
     pub millis: u128,
     /// Wall time of each phase, in order (shown by `-v`).
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// Worker processes the machines were checked in (0: this process).
+    pub workers: usize,
 }
 
 /// An option the flake declares, as an evaluation saw it (for hover).
@@ -346,7 +366,7 @@ pub(crate) fn evaluate(
     }
     cx.phase("machine discovery");
     match mode {
-        Machines::Shards(jobs) => shards(ev, cx, &machines, *jobs),
+        Machines::Shards(jobs) => shards(ev, cx, &machines, *jobs, opts.fork_after),
         Machines::Cached { cache, jobs, fresh, top } => {
             *top = session::traced_paths(ev);
             let keys = session::KeyContext::new(cx, parsed, top.clone());
@@ -396,7 +416,13 @@ fn left_out_note(reasons: &[String], root: &Path) -> String {
 }
 
 /// Checks `machines` here, or in forked workers taking shards of them.
-fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Option<usize>) {
+fn shards(
+    ev: &mut Evaluator,
+    cx: &mut Ctx,
+    machines: &[walk::Machine],
+    jobs: Option<usize>,
+    fork_after: Option<std::time::Duration>,
+) {
     // Machines are independent: worker processes check shares of them
     // (the evaluator's values are not shareable between threads; a forked
     // copy of the evaluated top level is, and its memory goes with it).
@@ -410,47 +436,66 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
     } else {
         (0, None)
     };
-    let (first, rest) = machines.split_at(warm);
+    let mut here = warm;
     if let Some(jobs) = jobs {
-        let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
-        // As few shards as jobs when machines are cheap; smaller ones when
-        // a worker's memory would grow too much.
-        let even = rest.len().div_ceil(jobs).max(1);
-        let per = match marginal {
-            Some(bytes) => usize::try_from(WORKER_MEMORY / bytes.max(1)).unwrap_or(usize::MAX).clamp(1, even),
-            None => even.min(MACHINES_PER_WORKER),
-        };
-        let shards = rest.len().div_ceil(per);
-        let results = parallel::fork_map(shards, jobs, |k| {
-            let before = cx.diags.len();
-            let machines_before = cx.summary.machines;
-            let skipped_before = cx.summary.machines_skipped;
-            let mine: Vec<&walk::Machine> = rest.iter().skip(k * per).take(per).collect();
-            for m in &mine {
-                walk::check_machine(ev, cx, m);
+        // Forking has a price that grows with this process's memory, and
+        // whether the machines left are worth it is not known until they
+        // are checked: keep checking here for as long as a round of forks
+        // would cost, then fork for what is left (the ski-rental rule: at
+        // most twice the better choice's time, whichever it was).
+        let budget = fork_after
+            .or_else(|| resident_bytes().map(|r| std::time::Duration::from_secs_f64(r as f64 / FORK_BYTES_PER_SEC)));
+        if let Some(budget) = budget.filter(|_| marginal.is_some()) {
+            let started = Instant::now();
+            while here < machines.len() && started.elapsed() < budget {
+                walk::check_machine(ev, cx, &machines[here]);
+                here += 1;
             }
-            rules::vars(ev, cx, &mine);
-            rules::recorded(ev, cx, from);
-            parallel::encode(
-                &cx.diags[before..],
-                cx.summary.machines - machines_before,
-                cx.summary.machines_skipped - skipped_before,
-            )
-        });
-        if let Some(results) = results {
-            for bytes in results {
-                if let Some((diags, machines, skipped)) = parallel::decode(&bytes) {
-                    cx.diags.extend(diags);
-                    cx.summary.machines += machines;
-                    cx.summary.machines_skipped += skipped;
+        }
+        let (first, rest) = machines.split_at(here);
+        if !rest.is_empty() {
+            let from = ev.extension_mut::<dendrite_modules::record::Recorder>().map(|r| r.evals.len()).unwrap_or(0);
+            // As few shards as jobs when machines are cheap; smaller ones
+            // when a worker's memory would grow too much.
+            let even = rest.len().div_ceil(jobs).max(1);
+            let per = match marginal {
+                Some(bytes) => usize::try_from(WORKER_MEMORY / bytes.max(1)).unwrap_or(usize::MAX).clamp(1, even),
+                None => even.min(MACHINES_PER_WORKER),
+            };
+            let shards = rest.len().div_ceil(per);
+            let results = parallel::fork_map(shards, jobs, |k| {
+                let before = cx.diags.len();
+                let machines_before = cx.summary.machines;
+                let skipped_before = cx.summary.machines_skipped;
+                let mine: Vec<&walk::Machine> = rest.iter().skip(k * per).take(per).collect();
+                for m in &mine {
+                    walk::check_machine(ev, cx, m);
                 }
+                rules::vars(ev, cx, &mine);
+                rules::recorded(ev, cx, from);
+                parallel::encode(
+                    &cx.diags[before..],
+                    cx.summary.machines - machines_before,
+                    cx.summary.machines_skipped - skipped_before,
+                )
+            });
+            if let Some(results) = results {
+                cx.summary.workers = jobs.min(shards);
+                for bytes in results {
+                    if let Some((diags, machines, skipped)) = parallel::decode(&bytes) {
+                        cx.diags.extend(diags);
+                        cx.summary.machines += machines;
+                        cx.summary.machines_skipped += skipped;
+                    }
+                }
+                rules::vars(ev, cx, &first.iter().collect::<Vec<_>>());
+                return;
             }
-            rules::vars(ev, cx, &first.iter().collect::<Vec<_>>());
-            return;
         }
     }
-    // No workers (asked for none, or the fork failed): the rest here.
-    for m in rest {
+    // No workers (asked for none, not worth forking, or the fork failed):
+    // the rest here.
+    for m in &machines[here..] {
         walk::check_machine(ev, cx, m);
     }
     let all: Vec<&walk::Machine> = machines.iter().collect();
@@ -459,11 +504,12 @@ fn shards(ev: &mut Evaluator, cx: &mut Ctx, machines: &[walk::Machine], jobs: Op
 
 /// Checks machines of `candidates` here until what one more adds to the
 /// resident memory has settled (the first ones make the trees and bundles
-/// the others share). Returns how many were checked, and the memory one
-/// more machine adds once settled, if that is known.
+/// the others share), and a few more to measure it. Returns how many were
+/// checked, and the memory one more machine adds once settled, if known.
 fn warm_up(ev: &mut Evaluator, cx: &mut Ctx, candidates: &[walk::Machine]) -> (usize, Option<u64>) {
     let mut last = resident_bytes();
     let mut added: Vec<u64> = Vec::new();
+    let mut settled = None;
     for (i, m) in candidates.iter().enumerate() {
         walk::check_machine(ev, cx, m);
         let now = resident_bytes();
@@ -471,19 +517,24 @@ fn warm_up(ev: &mut Evaluator, cx: &mut Ctx, candidates: &[walk::Machine]) -> (u
         last = now;
         added.push(after.saturating_sub(before));
         let most = added.iter().copied().max().unwrap_or(0);
-        if let [.., a, b] = added[..]
-            && added.len() >= 3
-            && b.saturating_mul(8) <= most
+        if settled.is_none() && added.len() >= 3 && added[added.len() - 1].saturating_mul(8) <= most {
+            // The first small one may still finish shared work.
+            settled = Some(added.len());
+        }
+        if let Some(s) = settled
+            && added.len() - s >= SETTLED_SAMPLES
         {
-            return (i + 1, Some(a.saturating_add(b) / 2));
+            return (i + 1, mean(&added[s..]));
         }
     }
     // Not settled: the last ones' cost is what the others will cost.
-    let marginal = match added[..] {
-        [.., a, b] => Some(a.saturating_add(b) / 2),
-        _ => None,
-    };
-    (candidates.len(), marginal)
+    let tail = settled.filter(|s| *s < added.len()).unwrap_or(added.len().saturating_sub(2));
+    (candidates.len(), mean(&added[tail..]))
+}
+
+/// The mean of some byte counts (`None` for none).
+fn mean(samples: &[u64]) -> Option<u64> {
+    (!samples.is_empty()).then(|| samples.iter().sum::<u64>() / samples.len() as u64)
 }
 
 /// The report of a finished check: findings filtered, configured and counted.

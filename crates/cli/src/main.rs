@@ -134,6 +134,11 @@ struct CheckArgs {
     /// CPUs; 0 checks them in the main process).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
+    /// Milliseconds spent checking machines in the main process before
+    /// workers take the rest (default: about what forking would cost,
+    /// estimated from the memory in use; a fork copies what it touches).
+    #[arg(long, value_name = "MS")]
+    fork_after: Option<u64>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -206,6 +211,7 @@ fn run_check(args: CheckArgs) -> i32 {
         inputs,
         store_dir: Some(args.store_dir.clone()),
         jobs: Some(args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))),
+        fork_after: args.fork_after.map(std::time::Duration::from_millis),
         overlays: if args.overlays_stdin {
             match read_overlays() {
                 Ok(o) => o,
@@ -255,6 +261,10 @@ fn run_check(args: CheckArgs) -> i32 {
         }
         for (name, d) in &report.summary.phases {
             eprintln!("phase {name}: {:.1} ms", d.as_secs_f64() * 1000.0);
+        }
+        match report.summary.workers {
+            0 => eprintln!("machines checked in this process"),
+            n => eprintln!("machines checked in {n} worker processes"),
         }
     }
     let format = match args.format {

@@ -44,7 +44,7 @@ fn workers_find_what_one_process_finds() {
     std::fs::write(&stibnite, text).unwrap();
     let d = dir.path().to_str().unwrap();
     let (c1, one) = dendrite(&["check", d, "-j", "0", "--format", "json"]);
-    let (c2, two) = dendrite(&["check", d, "-j", "2", "--format", "json"]);
+    let (c2, two) = dendrite(&["check", d, "-j", "2", "--fork-after", "0", "--format", "json"]);
     assert_eq!((c1, c2), (1, 1));
     assert!(one.contains("\"code\":\"D101\"") && one.contains("\"code\":\"D002\""), "{one}");
     assert_eq!(stable(&one), stable(&two));
@@ -203,7 +203,7 @@ fn sharing_modules_between_machines_finds_the_same() {
     let d = dir.path().to_str().unwrap();
     let run = |share: &str, jobs: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_dendrite"))
-            .args(["check", d, "-j", jobs, "--format", "json"])
+            .args(["check", d, "-j", jobs, "--fork-after", "0", "--format", "json"])
             .env("DENDRITE_SHARE_MODULES", share)
             .output()
             .expect("runs");
