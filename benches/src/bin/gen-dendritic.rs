@@ -73,12 +73,16 @@ fn machine(m: usize, n_features: usize) -> String {
     let second = (first + 1 + (m / others.len()) % (others.len() - 1)) % others.len();
     let aggs: Vec<&str> = vec!["base", others[first], others[second]];
     let mut enabled = String::new();
+    let mut chosen = Vec::new();
     for k in 0..5 {
         // Enable features that belong to one of the imported aggregates.
         let agg_index = AGGREGATES.iter().position(|a| *a == aggs[k % aggs.len()]).unwrap_or(0);
         let slot = (m * 7 + k * 13) % (n_features / AGGREGATES.len()).max(1);
         let f = slot * AGGREGATES.len() + agg_index;
-        if f < n_features {
+        // Small trees have few slots: a feature enabled twice would be a
+        // duplicate attribute.
+        if f < n_features && !chosen.contains(&f) {
+            chosen.push(f);
             let _ = writeln!(enabled, "      features.f{f:05}.enable = true;");
             let _ = writeln!(enabled, "      features.f{f:05}.tags = [ \"{name}\" ];");
         }
@@ -226,4 +230,24 @@ fn main() {
     );
     write(&out.join("eval.nix"), &eval_nix(&corpus));
     println!("wrote {} feature modules and {} machines to {}", n, m, out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::machine;
+
+    #[test]
+    fn machines_enable_each_feature_once() {
+        for n in [8, 10, 16, 39, 40, 1000, 5000] {
+            for m in 0..60 {
+                let text = machine(m, n);
+                let enabled: Vec<&str> = text.lines().filter(|l| l.contains(".enable = true")).collect();
+                let mut unique = enabled.clone();
+                unique.sort();
+                unique.dedup();
+                assert_eq!(unique.len(), enabled.len(), "N={n}, machine {m}:\n{text}");
+                assert!(!enabled.is_empty(), "N={n}, machine {m} enables nothing");
+            }
+        }
+    }
 }
