@@ -495,8 +495,9 @@ impl Lowerer {
     }
 
     fn check_nul(&mut self, s: &ast::Str) {
-        let text = s.syntax().text().to_string();
-        if text.contains('\0') {
+        // Every string literal passes here: look before copying.
+        if s.syntax().text().contains_char('\0') {
+            let text = s.syntax().text().to_string();
             let shown = text.trim_matches(|c| c == '"' || c == '\'').replace('\0', "␀");
             let range = s.syntax().text_range();
             let start = range.start() + rowan::TextSize::from(1);
@@ -1089,7 +1090,12 @@ fn error_green() -> rowan::GreenNode {
 }
 
 fn ident_symbol(id: &ast::Ident) -> Symbol {
-    Symbol::new(id.syntax().text().to_string().trim())
+    // The identifier's one token, read in place (formatting the node's
+    // text allocated a string for every name in every file).
+    match id.ident_token() {
+        Some(t) => Symbol::new(t.text().trim()),
+        None => Symbol::new(id.syntax().text().to_string().trim()),
+    }
 }
 
 fn push_lit(parts: &mut Vec<StrPart>, bytes: Vec<u8>) {

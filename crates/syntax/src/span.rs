@@ -98,20 +98,22 @@ static REGISTRY: LazyLock<RwLock<Registry>> =
 impl FileId {
     /// Registers a source text (or finds the existing registration).
     pub fn register(origin: Origin, text: Arc<str>) -> FileId {
-        let key = (origin, text);
-        if let Some(id) = REGISTRY.read().unwrap_or_else(|e| e.into_inner()).by_key.get(&key) {
-            return *id;
-        }
-        let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = reg.by_key.get(&key) {
-            return *id;
-        }
+        // Each file is lowered once, so a registration is almost always
+        // new: one look-up under the write lock, the line table made
+        // before taking it (hashing a text and its path is most of the cost).
         let mut line_starts = vec![0u32];
-        line_starts.extend(key.1.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        let id = FileId(reg.files.len() as u32);
-        reg.files.push(Arc::new(SourceInfo { origin: key.0.clone(), text: key.1.clone(), line_starts }));
-        reg.by_key.insert(key, id);
-        id
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+        let next = FileId(reg.files.len() as u32);
+        match reg.by_key.entry((origin, text)) {
+            std::collections::hash_map::Entry::Occupied(o) => *o.get(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let info = Arc::new(SourceInfo { origin: v.key().0.clone(), text: v.key().1.clone(), line_starts });
+                v.insert(next);
+                reg.files.push(info);
+                next
+            }
+        }
     }
 
     /// The registered source.
