@@ -4,6 +4,7 @@
 //! through a link named `nix-instantiate`, it accepts `nix-instantiate`'s
 //! flags so that upstream test scripts run against it unchanged.
 
+#[cfg(not(feature = "system-alloc"))]
 mod alloc;
 mod instantiate;
 mod report;
@@ -507,6 +508,7 @@ fn parse_nix_instantiate(args: &[String]) -> Result<InstantiateOpts, String> {
 }
 
 fn main() {
+    #[cfg(not(feature = "system-alloc"))]
     alloc::configure();
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
