@@ -229,3 +229,27 @@ fn sharing_modules_between_machines_finds_the_same() {
     assert_eq!(places(&shared), expected, "shared:\n{shared}\nunshared:\n{unshared}");
     assert_eq!(places(&workers), expected, "workers:\n{workers}\nunshared:\n{unshared}");
 }
+
+/// What `-v` says about where the machines were checked.
+fn where_checked(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dendrite")).args(args).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    err.lines()
+        .find(|l| l.starts_with("machines checked in"))
+        .unwrap_or_else(|| panic!("no such line:\n{err}"))
+        .to_string()
+}
+
+#[test]
+fn cheap_machines_are_not_worth_a_fork() {
+    let fleet = repo().join("fixtures/fleet");
+    let d = fleet.to_str().unwrap();
+    // Eight small machines take far less than forking a worker would.
+    assert_eq!(where_checked(&["check", d, "-v", "-j", "2"]), "machines checked in this process");
+    // Without the budget, workers take the machines after the warm-up.
+    assert_eq!(
+        where_checked(&["check", d, "-v", "-j", "2", "--fork-after", "0"]),
+        "machines checked in 2 worker processes"
+    );
+    assert_eq!(where_checked(&["check", d, "-v", "-j", "0", "--fork-after", "0"]), "machines checked in this process");
+}
