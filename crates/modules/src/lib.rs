@@ -15,6 +15,7 @@ use dendrite_eval::{EvalResult, Evaluator};
 use dendrite_syntax::Span;
 
 pub mod eval_modules;
+pub mod hot;
 pub mod lenient;
 pub mod options;
 pub mod props;
@@ -32,14 +33,21 @@ pub enum LibFile {
     Options,
     /// `lib/types.nix`
     Types,
+    /// `lib/strings.nix` (a few hot functions, see [`hot`])
+    Strings,
+    /// `lib/lists.nix` (`flatten`, see [`hot`])
+    Lists,
 }
 
-/// Recognises nixpkgs' `lib/{modules,options,types}.nix` by name and siblings.
+/// Recognises nixpkgs' `lib/{modules,options,types,strings,lists}.nix` by
+/// name and siblings.
 pub fn classify(path: &Path) -> Option<LibFile> {
     let file = match path.file_name()?.to_str()? {
         "modules.nix" => LibFile::Modules,
         "options.nix" => LibFile::Options,
         "types.nix" => LibFile::Types,
+        "strings.nix" => LibFile::Strings,
+        "lists.nix" => LibFile::Lists,
         _ => return None,
     };
     let dir = path.parent()?;
@@ -78,6 +86,8 @@ fn overlay_file(kind: LibFile, original: Value) -> Value {
                 // `types.nix` returns one flat set (`lib.types` is all of it);
                 // its own `types` attribute refers back to `lib.types`.
                 LibFile::Types => types::native_exports(ev, &lib),
+                LibFile::Strings => hot::strings(&ev.expect_attrs(&interpreted)?),
+                LibFile::Lists => hot::lists(&ev.expect_attrs(&interpreted)?),
             };
             overlay(ev, interpreted, natives)
         },
